@@ -1,0 +1,4 @@
+#ifndef FOCUS_CZEROMQ_SHIM_H
+#define FOCUS_CZEROMQ_SHIM_H
+#include <zmq.h>
+#endif

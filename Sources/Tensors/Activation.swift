@@ -1,0 +1,43 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The activations Hugging Face configs name in `hidden_act` / `projector_hidden_act`.
+public enum Activation: String, Sendable, Codable, CaseIterable {
+    case quickGELU = "quick_gelu"
+    case gelu = "gelu"
+    case geluTanh = "gelu_pytorch_tanh"
+    case geluNew = "gelu_new"
+    case silu = "silu"
+    case relu = "relu"
+
+    /// Parses a config value, accepting the aliases transformers accepts (`swish` for `silu`, `gelu_fast`).
+    public init?(configName: String) {
+        switch configName {
+        case "swish": self = .silu
+        case "gelu_fast": self = .geluTanh
+        default: self.init(rawValue: configName)
+        }
+    }
+
+    /// Applies the activation in place to `count` values.
+    public func apply(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        switch self {
+        case .quickGELU:
+            for i in 0..<count { let v = x[i]; x[i] = v / (1 + expf(-1.702 * v)) }
+        case .gelu:
+            for i in 0..<count { let v = x[i]; x[i] = 0.5 * v * (1 + erff(v * 0.70710678118654752)) }
+        case .geluTanh, .geluNew:
+            for i in 0..<count {
+                let v = x[i]
+                x[i] = 0.5 * v * (1 + tanhf(0.79788456080286536 * (v + 0.044715 * v * v * v)))
+            }
+        case .silu:
+            for i in 0..<count { let v = x[i]; x[i] = v / (1 + expf(-v)) }
+        case .relu:
+            for i in 0..<count where x[i] < 0 { x[i] = 0 }
+        }
+    }
+}

@@ -1,0 +1,56 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// LayerNorm over the last dimension, as `torch.nn.LayerNorm` (biased variance, eps inside the root).
+/// `input` and `output` may be the same buffer.
+public func layerNorm(
+    _ input: UnsafePointer<Float>, rows: Int, dim: Int, weight: Tensor, bias: Tensor, eps: Float,
+    into output: UnsafeMutablePointer<Float>
+) {
+    let w = weight.pointer, b = bias.pointer
+    for r in 0..<rows {
+        let x = input + r * dim, y = output + r * dim
+        var mean: Float = 0
+        for i in 0..<dim { mean += x[i] }
+        mean /= Float(dim)
+        var variance: Float = 0
+        for i in 0..<dim { let d = x[i] - mean; variance += d * d }
+        variance /= Float(dim)
+        let inv = 1 / (variance + eps).squareRoot()
+        for i in 0..<dim { y[i] = (x[i] - mean) * inv * w[i] + b[i] }
+    }
+}
+
+/// RMSNorm as LLaMA defines it: `x / sqrt(mean(x²) + eps) * weight`. `input` and `output` may alias.
+public func rmsNorm(
+    _ input: UnsafePointer<Float>, rows: Int, dim: Int, weight: Tensor, eps: Float,
+    into output: UnsafeMutablePointer<Float>
+) {
+    let w = weight.pointer
+    for r in 0..<rows {
+        let x = input + r * dim, y = output + r * dim
+        var sumSquares: Float = 0
+        for i in 0..<dim { sumSquares += x[i] * x[i] }
+        let inv = 1 / (sumSquares / Float(dim) + eps).squareRoot()
+        for i in 0..<dim { y[i] = w[i] * (x[i] * inv) }
+    }
+}
+
+/// Numerically stable softmax of one row, in place.
+@inline(__always)
+public func softmaxInPlace(_ row: UnsafeMutablePointer<Float>, count: Int) {
+    guard count > 0 else { return }
+    var maxValue = row[0]
+    for i in 1..<count where row[i] > maxValue { maxValue = row[i] }
+    var sum: Float = 0
+    for i in 0..<count {
+        let e = expf(row[i] - maxValue)
+        row[i] = e
+        sum += e
+    }
+    let inv = 1 / sum
+    for i in 0..<count { row[i] *= inv }
+}

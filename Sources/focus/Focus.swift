@@ -1,0 +1,14 @@
+import ArgumentParser
+
+@main
+struct Focus: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "focus",
+        abstract: "Fine-grained visual question answering on high-resolution images with LLaVA models, on the CPU.",
+        discussion: """
+            Model commands print JSON on stdout (tokenize, logits, generate) or the answer as text (ask); \
+            errors go to stderr with a non-zero exit status.
+            """,
+        subcommands: [Ask.self, Generate.self, Logits.self, Tokenize.self]
+    )
+}
