@@ -11,6 +11,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "focus", targets: ["focus"]),
+        .executable(name: "focus-bench", targets: ["focus-bench"]),
         .library(name: "Models", targets: ["Models"]),
         .library(name: "Tensors", targets: ["Tensors"]),
     ],
@@ -30,6 +31,7 @@ let package = Package(
             dependencies: ["Models", "Tensors", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: releaseFlags
         ),
+        .executableTarget(name: "focus-bench", dependencies: ["Models", "Tensors"], swiftSettings: releaseFlags),
 
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Tensors"]),

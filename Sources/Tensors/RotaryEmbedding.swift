@@ -35,7 +35,7 @@ public struct RotaryEmbedding: Sendable {
             let lowWavelength = Float(original) / low
             let highWavelength = Float(original) / high
             inv = inv.map { f in
-                let wavelength = 2 * Float.pi / f
+                let wavelength = 2 * Float(Double.pi) / f   // torch rounds π to nearest; Float.pi rounds down
                 if wavelength < highWavelength { return f }
                 if wavelength > lowWavelength { return f / factor }
                 let smooth = (Float(original) / wavelength - low) / (high - low)

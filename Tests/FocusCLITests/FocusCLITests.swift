@@ -84,7 +84,7 @@ final class FocusCLITests: XCTestCase {
     }
 
     func testLogitsAndGenerateMatchTransformers() throws {
-        for name in ["tiny-llava-sp", "tiny-llava-bl"] {
+        for name in ["tiny-llava-sp", "tiny-llava-bl", "tiny-llava-qw"] {
             let model = Self.fixtures.appendingPathComponent("models/\(name)").path
             for c in try reference(name).cases {
                 guard let image = c.image else { continue }

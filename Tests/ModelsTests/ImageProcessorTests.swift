@@ -73,6 +73,22 @@ final class ImageProcessorTests: XCTestCase {
         }
     }
 
+    func testInvalidConfigsNameTheFileAndTheField() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("focus-image-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("preprocessor_config.json")
+        for (json, field) in [(#"{"resample": 42}"#, "resample"), (#"{"size": {}}"#, "size"),
+                              (#"{"image_std": [1, 2]}"#, "image_std"), ("not json", "not valid JSON")] {
+            try Data(json.utf8).write(to: file)
+            XCTAssertThrowsError(try ImageProcessor(directory: directory)) { error in
+                XCTAssertTrue(error is ImageError)
+                XCTAssertTrue("\(error)".hasPrefix(file.path), "\(error)")
+                XCTAssertTrue("\(error)".contains(field), "\(json): \(error)")
+            }
+        }
+    }
+
     func testMissingConfigNamesTheDirectory() {
         let directory = Fixtures.url("images/src")
         XCTAssertThrowsError(try ImageProcessor(directory: directory)) { error in

@@ -25,7 +25,7 @@ final class LlavaParityTests: XCTestCase {
         let pixel_values: [Float]?
     }
 
-    static let modelNames = ["tiny-llava-sp", "tiny-llava-bl"]
+    static let modelNames = ["tiny-llava-sp", "tiny-llava-bl", "tiny-llava-qw"]
 
     func load(_ name: String) throws -> (LlavaModel, Reference) {
         let model = try LlavaModel(directory: Fixtures.url("models/\(name)"))

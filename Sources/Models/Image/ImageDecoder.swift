@@ -146,6 +146,7 @@ extension ImageDecoder {
     /// - 16-bit gray is mode "I;16" in Pillow, and its conversion to RGB *clips* at 255 (it does not
     ///   shift): a 16-bit gray image from a real scanner comes out nearly white, exactly as in Pillow.
     static func decodePNG(_ data: Data, name: String) throws -> RGBImage {
+        let data = endingWithIEND(data)
         var result = focus_png_result()
         let status = data.withUnsafeBytes { raw in
             focus_png_decode(raw.bindMemory(to: UInt8.self).baseAddress!, raw.count, UInt64(maxPixels), &result)
@@ -188,5 +189,25 @@ extension ImageDecoder {
             }
         }
         return RGBImage(width: w, height: h, pixels: pixels)
+    }
+
+    /// Pillow stops reading at the end of the image data, so a PNG whose chunks are whole but whose
+    /// IEND is missing still opens; libpng insists on reading on. Such a file gets its IEND back here.
+    /// A file cut inside a chunk is left alone, and libpng reports it as truncated.
+    static func endingWithIEND(_ data: Data) -> Data {
+        let whole = data.withUnsafeBytes { bytes -> Bool in
+            var position = 8
+            while position + 8 <= bytes.count {
+                var length = 0
+                for i in 0..<4 { length = length << 8 | Int(bytes[position + i]) }
+                if bytes[position + 4..<position + 8].elementsEqual("IEND".utf8) { return false }
+                position += 12 + length
+            }
+            return position == bytes.count
+        }
+        guard whole else { return data }
+        var fixed = data
+        fixed.append(contentsOf: [0, 0, 0, 0, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82])
+        return fixed
     }
 }

@@ -23,7 +23,9 @@ public struct PreprocessedImage: Sendable {
 public struct ImageProcessor: Sendable {
     public let config: ImageProcessorConfig
 
+    /// `config` must be valid (see `ImageProcessorConfig.validate()`; configs read from JSON are).
     public init(config: ImageProcessorConfig) {
+        do { try config.validate() } catch { preconditionFailure("\(error)") }
         self.config = config
     }
 
@@ -61,9 +63,18 @@ public struct ImageProcessor: Sendable {
             return config
         } catch let error as ImageError {
             throw ImageError("\(url.path): \(error.message)")
+        } catch let DecodingError.dataCorrupted(context) {
+            throw ImageError("\(url.path): \(Self.describe(context))")
+        } catch let DecodingError.typeMismatch(_, context) {
+            throw ImageError("\(url.path): \(Self.describe(context))")
         } catch {
             throw ImageError("\(url.path): not a valid image processor config (\(error))")
         }
+    }
+
+    private static func describe(_ context: DecodingError.Context) -> String {
+        let path = context.codingPath.map(\.stringValue).joined(separator: ".")
+        return path.isEmpty ? context.debugDescription : "\(path): \(context.debugDescription)"
     }
 
     // MARK: - Preprocess

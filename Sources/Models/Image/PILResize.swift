@@ -4,9 +4,9 @@
 import Foundation
 
 /// Pillow's resampling filters, with Pillow's numbering (`Image.Resampling`), as stored in
-/// `preprocessor_config.json` under "resample".
+/// `preprocessor_config.json` under "resample". The two Magic Kernel Sharp filters are new in Pillow 13.
 public enum Resample: Int, Sendable {
-    case nearest = 0, lanczos = 1, bilinear = 2, bicubic = 3, box = 4, hamming = 5
+    case nearest = 0, lanczos = 1, bilinear = 2, bicubic = 3, box = 4, hamming = 5, mks2013 = 6, mks2021 = 7
 }
 
 extension RGBImage {
@@ -30,6 +30,8 @@ enum PillowFilter {
         case .bilinear, .hamming: 1.0
         case .bicubic: 2.0
         case .lanczos: 3.0
+        case .mks2013: 2.5
+        case .mks2021: 4.5
         case .nearest: 0.0
         }
     }
@@ -57,6 +59,21 @@ enum PillowFilter {
             return 0.0
         case .lanczos:
             return -3.0 <= x && x < 3.0 ? sinc(x) * sinc(x / 3) : 0.0
+        case .mks2013:
+            // Pillow writes pow(x, 2); compilers fold that to x * x.
+            let x = abs(x)
+            if x < 0.5 { return 17.0 / 16.0 - 7.0 / 4.0 * (x * x) }
+            if x < 1.5 { return (1.0 - x) * (7.0 / 4.0 - x) }
+            if x < 2.5 { let d = x - 5.0 / 2.0; return -1.0 / 8.0 * (d * d) }
+            return 0
+        case .mks2021:
+            let x = abs(x)
+            if x < 0.5 { return 577.0 / 576.0 - 239.0 / 144.0 * (x * x) }
+            if x < 1.5 { return 35.0 / 36.0 * (x - 1.0) * (x - 239.0 / 140.0) }
+            if x < 2.5 { return 1.0 / 6.0 * (x - 2.0) * (65.0 / 24.0 - x) }
+            if x < 3.5 { return 1.0 / 36.0 * (x - 3.0) * (x - 15.0 / 4.0) }
+            if x < 4.5 { let d = x - 9.0 / 2.0; return -1.0 / 288.0 * (d * d) }
+            return 0
         case .nearest:
             return 0.0
         }
@@ -126,20 +143,31 @@ enum PillowResampler {
     static func resize(_ image: RGBImage, width: Int, height: Int, filter: Resample) -> RGBImage {
         let needHorizontal = width != image.width
         let needVertical = height != image.height
-        let vertical = ResampleCoefficients(inSize: image.height, outSize: height, filter: filter)
+        // Pillow 13: "if height is being scaled down more than twice the amount the width is, run the
+        // vertical pass first" (in pixels dropped, not ratios). Pillow 12 and older always ran the
+        // horizontal pass first; the two orders differ by 1 in some bytes.
+        let droppedRows = image.height - height, droppedColumns = image.width - width
+        let horizontalFirst = !(droppedRows > 0 && droppedRows > droppedColumns * 2)
+
+        let vertical = needVertical || (needHorizontal && horizontalFirst)
+            ? ResampleCoefficients(inSize: image.height, outSize: height, filter: filter) : nil
+        let horizontal = needHorizontal
+            ? ResampleCoefficients(inSize: image.width, outSize: width, filter: filter) : nil
 
         var source = image
-        var verticalStarts = vertical.starts
-        if needHorizontal {
-            // Only the rows the vertical pass will read are resampled horizontally.
-            let firstRow = vertical.starts[0]
-            let lastRow = vertical.starts[height - 1] + vertical.counts[height - 1]
-            let horizontal = ResampleCoefficients(inSize: image.width, outSize: width, filter: filter)
-            source = horizontalPass(image, rows: firstRow..<lastRow, coefficients: horizontal)
-            verticalStarts = verticalStarts.map { $0 - firstRow }
-        }
-        if needVertical {
-            source = verticalPass(source, starts: verticalStarts, coefficients: vertical)
+        if horizontalFirst {
+            var verticalStarts = vertical!.starts
+            if let horizontal {
+                // Only the rows the vertical pass will read are resampled horizontally.
+                let firstRow = verticalStarts[0]
+                let lastRow = verticalStarts[height - 1] + vertical!.counts[height - 1]
+                source = horizontalPass(source, rows: firstRow..<lastRow, coefficients: horizontal)
+                verticalStarts = verticalStarts.map { $0 - firstRow }
+            }
+            if needVertical { source = verticalPass(source, starts: verticalStarts, coefficients: vertical!) }
+        } else {
+            if needVertical { source = verticalPass(source, starts: vertical!.starts, coefficients: vertical!) }
+            if let horizontal { source = horizontalPass(source, rows: 0..<source.height, coefficients: horizontal) }
         }
         return source
     }

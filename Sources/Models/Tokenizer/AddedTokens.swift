@@ -24,13 +24,6 @@ struct AddedToken {
         self.normalized = normalized
     }
 
-    /// Same content (byte for byte) and the same matching options.
-    func isIdentical(to other: AddedToken) -> Bool {
-        ExactString(content) == ExactString(other.content) && singleWord == other.singleWord
-            && lstrip == other.lstrip && rstrip == other.rstrip && normalized == other.normalized
-            && special == other.special
-    }
-
     init(field: JSONField) throws {
         content = try field.required("content").string()
         singleWord = try field.bool("single_word", default: false)
@@ -38,6 +31,13 @@ struct AddedToken {
         rstrip = try field.bool("rstrip", default: false)
         special = try field.bool("special", default: false)
         normalized = try field.bool("normalized", default: !special)
+    }
+
+    /// Same content (byte for byte) and the same matching options.
+    func isIdentical(to other: AddedToken) -> Bool {
+        ExactString(content) == ExactString(other.content) && singleWord == other.singleWord
+            && lstrip == other.lstrip && rstrip == other.rstrip && normalized == other.normalized
+            && special == other.special
     }
 }
 

@@ -49,12 +49,13 @@ final class BPEModel: Sendable {
 
         // Vocabulary.
         let vocabField = try field.required("vocab")
-        guard let rawVocab = vocabField.value as? [String: Any] else { throw vocabField.error("must be an object") }
-        var vocab = [ExactString: Int](minimumCapacity: rawVocab.count)
-        var tokens = [Int: String](minimumCapacity: rawVocab.count)
-        for (token, rawID) in rawVocab {
-            guard let id = rawID as? Int, id >= 0 else {
-                throw vocabField.error("maps '\(token)' to \(rawID), which is not a token id")
+        guard case .object(let entries) = vocabField.value else { throw vocabField.error("must be an object") }
+        var vocab = [ExactString: Int](minimumCapacity: entries.count)
+        var tokens = [Int: String](minimumCapacity: entries.count)
+        for entry in entries {
+            let token = entry.key
+            guard case .number(_, let id?) = entry.value, id >= 0, id <= Int(Int32.max) else {
+                throw vocabField.error("maps '\(token)' to something that is not a token id")
             }
             vocab[ExactString(token)] = id
             tokens[id] = token
@@ -78,18 +79,21 @@ final class BPEModel: Sendable {
         for entry in try mergesField.array() {
             let left: String
             let right: String
-            if let line = entry.value as? String {
+            switch entry.value {
+            case .string(let line):
                 if line.hasPrefix("#version") { continue }
-                let parts = line.split(separator: " ", omittingEmptySubsequences: false)
+                // Split on scalars: as Characters, " " followed by a combining mark would be one unit.
+                let parts = line.unicodeScalars.split(separator: " ", omittingEmptySubsequences: false)
                 guard parts.count == 2 else { throw entry.error("must be two tokens separated by one space") }
-                left = String(parts[0])
-                right = String(parts[1])
-            } else if let pair = entry.value as? [Any], pair.count == 2,
-                let a = pair[0] as? String, let b = pair[1] as? String
-            {
+                left = String(String.UnicodeScalarView(parts[0]))
+                right = String(String.UnicodeScalarView(parts[1]))
+            case .array(let pair):
+                guard pair.count == 2, case .string(let a) = pair[0], case .string(let b) = pair[1] else {
+                    throw entry.error("must be \"a b\" or [\"a\", \"b\"]")
+                }
                 left = a
                 right = b
-            } else {
+            default:
                 throw entry.error("must be \"a b\" or [\"a\", \"b\"]")
             }
             guard let leftID = vocab[ExactString(left)] else { throw entry.error("names '\(left)', which is not in model.vocab") }

@@ -64,10 +64,10 @@ struct TemplateProcessor: PostProcessor {
         }
         let single = try field.required("single")
         var pieces: [Piece] = []
-        if let text = single.value as? String {
+        if case .string(let text) = single.value {
             // The constructor form "<s>:0 $A:0", accepted for hand-written files.
-            for word in text.split(separator: " ") {
-                let name = String(word.split(separator: ":", maxSplits: 1).first ?? word)
+            for word in text.unicodeScalars.split(separator: " ") {
+                let name = String(String.UnicodeScalarView(word.split(separator: ":", maxSplits: 1).first ?? word))
                 if name.hasPrefix("$") {
                     pieces.append(.sequence)
                 } else if let ids = specialIDs[name] {

@@ -210,7 +210,7 @@ enum ByteLevelAlphabet {
     static let gpt2Regex: CompiledRegex = {
         let pattern = #"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"#
         // The pattern is a constant known to compile; a failure here is a programming error.
-        guard let regex = try? CompiledRegex(pattern: pattern, field: JSONField(value: pattern, path: "", file: "gpt2"))
+        guard let regex = try? CompiledRegex(pattern: pattern, field: JSONField(value: .string(pattern), path: "", file: "gpt2"))
         else { preconditionFailure("GPT-2 pattern does not compile") }
         return regex
     }()

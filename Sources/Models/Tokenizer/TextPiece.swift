@@ -19,8 +19,6 @@ struct TextPiece {
         self.scalars = scalars
         self.startsText = startsText
     }
-
-    var string: String { String(scalars: scalars) }
 }
 
 extension String {

@@ -29,7 +29,7 @@ func makeTokenDecoder(_ field: JSONField) throws -> any TokenDecoder {
         return StripDecoder(content: try field.character("content"),
                             start: try field.int("start", default: 0), stop: try field.int("stop", default: 0))
     case "BPEDecoder":
-        return BPESuffixDecoder(suffix: try field.string("suffix", default: "</w>"))
+        return BPESuffixDecoder(suffix: Array(try field.string("suffix", default: "</w>").unicodeScalars))
     case let other:
         throw field.error("type '\(other)' is not supported; focus reads Sequence, ByteLevel, Metaspace, Replace, "
                           + "ByteFallback, Fuse, Strip and BPEDecoder decoders")
@@ -177,11 +177,12 @@ struct StripDecoder: TokenDecoder {
 
 /// Classic BPE end-of-word suffix: becomes a space, except on the last token.
 struct BPESuffixDecoder: TokenDecoder {
-    let suffix: String
+    let suffix: [Unicode.Scalar]
 
     func decodeChain(_ tokens: [String]) -> [String] {
         tokens.enumerated().map { index, token in
-            token.replacingOccurrences(of: suffix, with: index == tokens.count - 1 ? "" : " ")
+            let replacement: [Unicode.Scalar] = index == tokens.count - 1 ? [] : [" "]
+            return String(scalars: replace(Array(token.unicodeScalars), pattern: .literal(suffix), with: replacement))
         }
     }
 }

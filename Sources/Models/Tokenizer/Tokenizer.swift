@@ -1,5 +1,15 @@
 import Foundation
 
+// MARK: - Errors
+
+/// A tokenizer file that focus cannot read, with a sentence naming the file and the field.
+public struct TokenizerError: Error, CustomStringConvertible {
+    public let message: String
+    public var description: String { message }
+
+    public init(message: String) { self.message = message }
+}
+
 /// A Hugging Face `tokenizer.json` BPE tokenizer that gives the ids of the Python `tokenizers`
 /// library (and of `transformers`' `tokenizer(text)`), for SentencePiece-style (LLaMA, LLaVA-1.5)
 /// and byte-level (GPT-2, Qwen2, Llama 3) vocabularies.
@@ -23,8 +33,8 @@ public final class Tokenizer: Sendable {
 
     // MARK: - Loading
 
-    /// Reads `tokenizer.json` (required) and `tokenizer_config.json` (optional: bos/eos token names,
-    /// add_bos_token) from a checkpoint directory.
+    /// Reads `tokenizer.json` (required) and `tokenizer_config.json` (optional: the bos/eos token names
+    /// and the special tokens it lists) from a checkpoint directory.
     public convenience init(directory: URL) throws {
         let tokenizerURL = directory.appendingPathComponent("tokenizer.json")
         guard FileManager.default.fileExists(atPath: tokenizerURL.path) else {
@@ -58,10 +68,11 @@ public final class Tokenizer: Sendable {
         // Added tokens: those of tokenizer.json, then the special tokens that tokenizer_config.json
         // names but tokenizer.json lacks (transformers adds these when it loads the checkpoint).
         let fileTokens = try root.optional("added_tokens")?.array().map(AddedToken.init(field:)) ?? []
-        let known = Set(fileTokens.map { ExactString($0.content) })
         let configTokens = try config.map(Self.configSpecialTokens) ?? []
+        var seen = Set(fileTokens.map { ExactString($0.content) })
+        let newTokens = configTokens.filter { seen.insert(ExactString($0.content)).inserted }
         let addedVocabulary = AddedVocabulary(
-            batches: [fileTokens, configTokens.filter { !known.contains(ExactString($0.content)) }],
+            batches: [fileTokens, newTokens],
             model: model, normalizer: normalizer)
         self.addedVocabulary = addedVocabulary
 
@@ -75,19 +86,9 @@ public final class Tokenizer: Sendable {
         bosTokenID = bosID
         eosTokenID = eosID
 
-        // transformers rebuilds the template from add_bos_token / add_eos_token when the config sets
-        // either explicitly (LLaMA: "<s> $A"); otherwise tokenizer.json's post_processor stands.
-        let addBOS = try config?.optional("add_bos_token")?.bool()
-        let addEOS = try config?.optional("add_eos_token")?.bool()
-        if addBOS != nil || addEOS != nil {
-            var pieces: [TemplateProcessor.Piece] = []
-            if addBOS == true, let bosID { pieces.append(.special([bosID])) }
-            pieces.append(.sequence)
-            if addEOS == true, let eosID { pieces.append(.special([eosID])) }
-            postProcessor = TemplateProcessor(pieces: pieces)
-        } else {
-            postProcessor = try root.optional("post_processor").map(makePostProcessor)
-        }
+        // add_bos_token / add_eos_token are not applied: transformers drops them from the config when a
+        // tokenizer.json exists, so tokenizer.json's post_processor alone decides the special tokens.
+        postProcessor = try root.optional("post_processor").map(makePostProcessor)
     }
 
     /// A token named in tokenizer_config.json: a string, or an AddedToken object with `content`.
@@ -97,28 +98,32 @@ public final class Tokenizer: Sendable {
         return try field.string()
     }
 
-    /// The special tokens named in tokenizer_config.json, as transformers would add them.
+    /// The added tokens that tokenizer_config.json lists (`added_tokens_decoder`, then the named and
+    /// extra special tokens), in the order transformers adds them.
     private static func configSpecialTokens(_ config: JSONField) throws -> [AddedToken] {
-        var fields: [JSONField] = []
+        var tokens: [AddedToken] = []
+        if let decoder = config.optional("added_tokens_decoder") {
+            let entries = try decoder.members().map { (id: Int($0.key) ?? Int.max, token: try AddedToken(field: $0.value)) }
+            tokens += entries.sorted { $0.id < $1.id }.map(\.token)
+        }
+        var named: [JSONField] = []
         for key in ["bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token"] {
-            if let field = config.optional(key) { fields.append(field) }
+            if let field = config.optional(key) { named.append(field) }
         }
         for key in ["additional_special_tokens", "extra_special_tokens"] {
             guard let list = config.optional(key) else { continue }
-            if list.isObject {
-                fields.append(contentsOf: try list.members().map(\.value))
-            } else {
-                fields.append(contentsOf: try list.array())
-            }
+            named += list.isObject ? try list.members().map(\.value) : try list.array()
         }
-        return try fields.map { field in
+        for field in named {
             if field.isObject {
                 var token = try AddedToken(field: field)
                 token.special = true
-                return token
+                tokens.append(token)
+            } else {
+                tokens.append(AddedToken(content: try field.string(), special: true, normalized: false))
             }
-            return AddedToken(content: try field.string(), special: true, normalized: false)
         }
+        return tokens
     }
 
     // MARK: - Encoding
