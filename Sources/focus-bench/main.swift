@@ -101,7 +101,7 @@ func seconds(_ d: Duration) -> Double {
     Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
 }
 
-func measure(_ model: LlavaModel, image: RGBImage, repeats: Int) throws -> (tokens: Int, vision: Double, prefill: Double) {
+func measure(_ model: LlavaModel, image: RGBImage, repeats: Int) throws -> (tokens: Int, vision: Double, prefill: Double, flops: Double) {
     let prompt = ChatTemplate(model: model).prompt(question: "What is the color of the star? Answer with the option's letter from the given choices directly.")
     let input = try model.input(prompt: prompt, images: [image])
     let clock = ContinuousClock()
@@ -112,7 +112,7 @@ func measure(_ model: LlavaModel, image: RGBImage, repeats: Int) throws -> (toke
         let cache = model.makeCache(capacity: input.tokens.count)
         prefill.append(seconds(try clock.measure { _ = try model.prefill(input, cache: cache) }))
     }
-    return (input.tokens.count, median(vision), median(prefill))
+    return (input.tokens.count, median(vision), median(prefill), model.config.estimate(newTokens: input.tokens.count, images: 1).total)
 }
 
 let arguments = Array(CommandLine.arguments.dropFirst())
@@ -127,14 +127,14 @@ let fixtures = root.appendingPathComponent("Tests/Fixtures")
 let keep = option("--keep").map { URL(fileURLWithPath: $0) }
 let randomDir = keep ?? FileManager.default.temporaryDirectory.appendingPathComponent("focus-bench-\(quarter.name)")
 
-var rows: [(String, Int, Double, Double, Double)] = []
+var rows: [(String, Int, Double, Double, Double, Double)] = []
 for name in ["tiny-llava-sp", "tiny-llava-bl", "tiny-llava-qw"] {
     let clock = ContinuousClock()
     var model: LlavaModel?
     let load = seconds(try clock.measure { model = try LlavaModel(directory: fixtures.appendingPathComponent("models/\(name)")) })
     let image = try ImageDecoder.decode(contentsOf: fixtures.appendingPathComponent("references/\(name)/wide.png"))
     let m = try measure(model!, image: image, repeats: repeats)
-    rows.append((name, m.tokens, load, m.vision, m.prefill))
+    rows.append((name, m.tokens, load, m.vision, m.prefill, m.flops))
 }
 if !FileManager.default.fileExists(atPath: randomDir.appendingPathComponent("model.safetensors").path) {
     FileHandle.standardError.write(Data("writing random \(quarter.name) checkpoint to \(randomDir.path)…\n".utf8))
@@ -146,12 +146,12 @@ do {
     let load = seconds(try clock.measure { model = try LlavaModel(directory: randomDir) })
     let image = try ImageDecoder.decode(contentsOf: fixtures.appendingPathComponent("references/tiny-llava-sp/wide.png"))
     let m = try measure(model!, image: image, repeats: repeats)
-    rows.append((quarter.name, m.tokens, load, m.vision, m.prefill))
+    rows.append((quarter.name, m.tokens, load, m.vision, m.prefill, m.flops))
 }
 if keep == nil { try? FileManager.default.removeItem(at: randomDir) }
 
-print("| model | prompt tokens | load s | vision ms | prefill ms (vision + decoder) |")
-print("|---|---:|---:|---:|---:|")
+print("| model | prompt tokens | load s | vision ms | prefill ms (vision + decoder) | prefill GFLOP | GFLOP/s |")
+print("|---|---:|---:|---:|---:|---:|---:|")
 for r in rows {
-    print("| \(r.0) | \(r.1) | \(String(format: "%.2f", r.2)) | \(String(format: "%.1f", r.3 * 1000)) | \(String(format: "%.1f", r.4 * 1000)) |")
+    print("| \(r.0) | \(r.1) | \(String(format: "%.2f", r.2)) | \(String(format: "%.1f", r.3 * 1000)) | \(String(format: "%.1f", r.4 * 1000)) | \(String(format: "%.2f", r.5 / 1e9)) | \(String(format: "%.1f", r.5 / r.4 / 1e9)) |")
 }
