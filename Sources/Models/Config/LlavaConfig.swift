@@ -195,7 +195,9 @@ extension LlavaConfig {
             projectorHiddenAct = a
         }
         projectorBias = raw.multimodal_projector_bias ?? true
-        eosTokenIDs = (raw.text_config?.eos_token_id ?? raw.eos_token_id)?.values ?? []
+        // LlamaConfig's default end-of-sequence id is 2 (`</s>`); generation_config.json overrides it.
+        let defaultEOS = ["llama", "mistral"].contains(text.modelType) ? [2] : []
+        eosTokenIDs = (raw.text_config?.eos_token_id ?? raw.eos_token_id)?.values ?? defaultEOS
         padTokenID = raw.pad_token_id ?? raw.text_config?.pad_token_id
     }
 }
