@@ -14,6 +14,8 @@ let package = Package(
         .executable(name: "focus-bench", targets: ["focus-bench"]),
         .library(name: "Models", targets: ["Models"]),
         .library(name: "Tensors", targets: ["Tensors"]),
+        .library(name: "Methods", targets: ["Methods"]),
+        .library(name: "Benchmarks", targets: ["Benchmarks"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -26,15 +28,19 @@ let package = Package(
 
         .target(name: "Tensors", dependencies: ["CBLAS"], swiftSettings: releaseFlags),
         .target(name: "Models", dependencies: ["Tensors", "CImageIO"], swiftSettings: releaseFlags),
+        .target(name: "Methods", dependencies: ["Models", "Tensors"], swiftSettings: releaseFlags),
+        .target(name: "Benchmarks", dependencies: ["Models", "Methods"], swiftSettings: releaseFlags),
         .executableTarget(
             name: "focus",
-            dependencies: ["Models", "Tensors", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Models", "Tensors", "Methods", "Benchmarks", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: releaseFlags
         ),
         .executableTarget(name: "focus-bench", dependencies: ["Models", "Tensors"], swiftSettings: releaseFlags),
 
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Tensors"]),
+        .testTarget(name: "MethodsTests", dependencies: ["Methods", "Models"]),
+        .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks", "Models"]),
         .testTarget(name: "FocusCLITests", dependencies: ["focus"]),
     ],
     swiftLanguageModes: [.v6]

@@ -21,12 +21,32 @@ public struct ChatTemplate: Sendable, Equatable {
         self.init(style: model.tokenizer.id(forToken: "<|im_start|>") != nil ? .chatml : .llava15, imageMarker: marker)
     }
 
-    /// A user turn holding the image (when `image` is true) and `question`, ending where the assistant's answer begins.
-    public func prompt(question: String, image: Bool = true) -> String {
+    /// A user turn holding the image (when `image` is true) and `question`, ending where the assistant's
+    /// answer begins; `history` holds earlier (user, assistant) turns, e.g. few-shot examples.
+    public func prompt(question: String, image: Bool = true, history: [(user: String, assistant: String)] = []) -> String {
         let content = image ? "\(imageMarker)\n\(question)" : question
+        var text = ""
+        for turn in history {
+            text += user(turn.user) + answerPrefix + turn.assistant + endOfTurn
+        }
+        return text + user(content)
+    }
+
+    /// What separates the assistant marker from the answer's first word.
+    public var answerPrefix: String { style == .llava15 ? " " : "" }
+
+    private func user(_ content: String) -> String {
         switch style {
         case .llava15: return "USER: \(content) ASSISTANT:"
         case .chatml: return "<|im_start|>user\n\(content)<|im_end|>\n<|im_start|>assistant\n"
+        }
+    }
+
+    /// Closes an assistant turn (Vicuna's `</s>`, ChatML's `<|im_end|>`).
+    private var endOfTurn: String {
+        switch style {
+        case .llava15: return "</s>"
+        case .chatml: return "<|im_end|>\n"
         }
     }
 }

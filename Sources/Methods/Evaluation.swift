@@ -1,0 +1,178 @@
+import Foundation
+
+/// One line of `results.jsonl`: everything about one scored question.
+public struct QuestionRecord: Codable, Sendable {
+    public var question_id: String
+    public var category: String
+    public var method: String
+    public var label: String?
+    public var raw: String
+    public var letter: String?
+    public var scheme: AnswerScheme
+    public var correct: Bool
+    public var targets: [String]?
+    public var views: [ImageView]
+    public var forward_passes: [String: Int]
+    public var search_forward_passes: Int
+    public var prefill_tokens: Int
+    public var generated_tokens: Int
+    public var flops: Double
+    public var seconds: Double
+    public var error: String?
+}
+
+/// Accuracy and compute over a set of records, overall and per category.
+public struct EvaluationSummary: Codable, Sendable {
+    public struct Group: Codable, Sendable {
+        public var questions = 0
+        public var correct = 0
+        public var errors = 0
+        public var accuracy: Double { questions == 0 ? 0 : Double(correct) / Double(questions) }
+        public var searchForwardPasses = 0
+        public var seconds: Double = 0
+
+        enum CodingKeys: String, CodingKey { case questions, correct, errors, accuracy, mean_search_forward_passes, mean_seconds }
+        public init() {}
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            questions = try c.decode(Int.self, forKey: .questions)
+            correct = try c.decode(Int.self, forKey: .correct)
+            errors = try c.decode(Int.self, forKey: .errors)
+        }
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(questions, forKey: .questions)
+            try c.encode(correct, forKey: .correct)
+            try c.encode(errors, forKey: .errors)
+            try c.encode(accuracy, forKey: .accuracy)
+            try c.encode(questions == 0 ? 0 : Double(searchForwardPasses) / Double(questions), forKey: .mean_search_forward_passes)
+            try c.encode(questions == 0 ? 0 : seconds / Double(questions), forKey: .mean_seconds)
+        }
+
+        mutating func add(_ r: QuestionRecord) {
+            questions += 1
+            if r.correct { correct += 1 }
+            if r.error != nil { errors += 1 }
+            searchForwardPasses += r.search_forward_passes
+            seconds += r.seconds
+        }
+    }
+
+    public var method: String
+    public var overall = Group()
+    public var categories: [String: Group] = [:]
+
+    public init(method: String, records: [QuestionRecord]) {
+        self.method = method
+        for r in records {
+            overall.add(r)
+            categories[r.category, default: Group()].add(r)
+        }
+    }
+
+    /// A Markdown table: one row per category, then the overall row.
+    public var markdown: String {
+        func pct(_ x: Double) -> String { String(format: "%.1f", 100 * x) }
+        func row(_ name: String, _ g: Group) -> String {
+            let fps = g.questions == 0 ? 0 : Double(g.searchForwardPasses) / Double(g.questions)
+            let secs = g.questions == 0 ? 0 : g.seconds / Double(g.questions)
+            return "| \(name) | \(g.questions) | \(pct(g.accuracy)) | \(String(format: "%.2f", fps)) | \(String(format: "%.2f", secs)) | \(g.errors) |"
+        }
+        var lines = ["## \(method)", "",
+                     "| category | questions | accuracy % | search FPs / question | s / question | errors |",
+                     "|---|---:|---:|---:|---:|---:|"]
+        for name in categories.keys.sorted() { lines.append(row(name, categories[name]!)) }
+        lines.append(row("**overall**", overall))
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+/// Runs a probe over questions in one process, appending each record to `results.jsonl` (flushed to
+/// disk) as soon as it is scored, so an interrupted run loses nothing and `resume` skips what is done.
+public final class EvaluationRun {
+    public let directory: URL
+    public let probe: any EvaluationProbe
+    private let handle: FileHandle
+    private(set) public var records: [QuestionRecord] = []
+    private var done: Set<String> = []
+
+    public init(directory: URL, probe: any EvaluationProbe, resume: Bool) throws {
+        self.directory = directory
+        self.probe = probe
+        let fm = FileManager.default
+        do { try fm.createDirectory(at: directory, withIntermediateDirectories: true) } catch {
+            throw MethodError("cannot create the run directory \(directory.path): \(error.localizedDescription)")
+        }
+        let results = directory.appendingPathComponent("results.jsonl")
+        if fm.fileExists(atPath: results.path) {
+            guard resume else {
+                throw MethodError("\(results.path) already exists; pass --resume to continue that run or choose another --out")
+            }
+            let text = try String(contentsOf: results, encoding: .utf8)
+            for (n, line) in text.split(separator: "\n").enumerated() where !line.isEmpty {
+                guard let r = try? JSONDecoder().decode(QuestionRecord.self, from: Data(line.utf8)) else {
+                    throw MethodError("\(results.path) line \(n + 1) is not a result record; fix or remove it")
+                }
+                records.append(r)
+                done.insert(r.question_id)
+            }
+        } else {
+            fm.createFile(atPath: results.path, contents: nil)
+        }
+        guard let h = FileHandle(forWritingAtPath: results.path) else {
+            throw MethodError("cannot write \(results.path)")
+        }
+        handle = h
+        handle.seekToEndOfFile()
+    }
+
+    deinit { try? handle.close() }
+
+    /// Scores every question not yet done; `progress` is called after each.
+    public func run(_ questions: [Question], executor: TaskExecutor, progress: (Int, Int, EvaluationSummary) -> Void = { _, _, _ in }) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        for (i, q) in questions.enumerated() {
+            let pending = q.id
+            if done.contains(pending) || done.contains(pending + "/with") { continue }
+            var ledger = ComputeLedger()
+            var outcomes: [Outcome]
+            var failure: String?
+            do {
+                outcomes = try probe.evaluate(q, executor: executor, ledger: &ledger)
+            } catch {
+                failure = String(describing: error)
+                outcomes = [Outcome(answer: Answer(raw: "", letter: nil, scheme: .generatedLetter, views: []), correct: false)]
+            }
+            for o in outcomes {
+                let r = QuestionRecord(
+                    question_id: q.id + o.idSuffix, category: q.category, method: probe.name, label: q.label,
+                    raw: o.answer.raw, letter: o.answer.letter, scheme: o.answer.scheme, correct: o.correct,
+                    targets: o.answer.targets, views: o.answer.views,
+                    forward_passes: Dictionary(uniqueKeysWithValues: ledger.forwardPasses.map { ($0.key.rawValue, $0.value) }),
+                    search_forward_passes: ledger.passes(.search) / max(outcomes.count, 1),
+                    prefill_tokens: ledger.prefillTokens, generated_tokens: ledger.generatedTokens,
+                    flops: ledger.flops, seconds: ledger.seconds.values.reduce(0, +) / Double(max(outcomes.count, 1)),
+                    error: failure)
+                var line = try encoder.encode(r)
+                line.append(0x0A)
+                handle.write(line)
+                try handle.synchronize()
+                records.append(r)
+                done.insert(r.question_id)
+            }
+            progress(i + 1, questions.count, EvaluationSummary(method: probe.name, records: records))
+        }
+    }
+
+    /// Writes `summary.json` and `summary.md` for everything recorded so far.
+    @discardableResult
+    public func writeSummary() throws -> EvaluationSummary {
+        let summary = EvaluationSummary(method: probe.name, records: records)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        try encoder.encode(summary).write(to: directory.appendingPathComponent("summary.json"))
+        try Data(summary.markdown.utf8).write(to: directory.appendingPathComponent("summary.md"))
+        return summary
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import Models
+
+/// A way of answering a question with a model: it issues tasks through an executor and returns the
+/// answer; every task's cost lands in the ledger.
+public protocol AnsweringMethod: Sendable {
+    var name: String { get }
+    func answer(_ question: Question, executor: TaskExecutor, ledger: inout ComputeLedger) throws -> Answer
+}
+
+extension TaskExecutor {
+    /// Runs a task and books its cost.
+    func run(_ task: ModelTask, ledger: inout ComputeLedger) throws -> TaskOutput {
+        let (output, cost) = try run(task)
+        ledger.add(cost)
+        return output
+    }
+
+    /// Asks the multiple-choice question on `views` and reads the generated letter.
+    func answerMultipleChoice(_ question: Question, on views: [ImageView], ledger: inout ComputeLedger) throws -> Answer {
+        let prompt = chatTemplate.prompt(question: question.multipleChoicePrompt, image: !views.isEmpty)
+        let output = try run(ModelTask(prompt: prompt, views: views, operation: .generate(maxNewTokens: 8), bucket: .answer), ledger: &ledger)
+        guard case .text(let text, _) = output else { preconditionFailure("generate returns text") }
+        return Answer(raw: text, letter: Answer.letter(in: text, letters: question.letters), scheme: .generatedLetter, views: views)
+    }
+}
+
+/// The question on the full image.
+public struct Vanilla: AnsweringMethod {
+    public let name = "vanilla"
+    public init() {}
+
+    public func answer(_ question: Question, executor: TaskExecutor, ledger: inout ComputeLedger) throws -> Answer {
+        try executor.answerMultipleChoice(question, on: [ImageView(image: question.image)], ledger: &ledger)
+    }
+}
+
+/// The question on the ground-truth region: the union of the target boxes, enlarged around its
+/// centre to the vision encoder's input size. A diagnostic upper bound for search methods, not a
+/// method (it reads the answer key's boxes); questions without boxes fall back to the full image.
+public struct OracleCrop: AnsweringMethod {
+    public let name = "oracle"
+
+    public init() {}
+
+    public func answer(_ question: Question, executor: TaskExecutor, ledger: inout ComputeLedger) throws -> Answer {
+        try executor.answerMultipleChoice(question, on: [view(for: question, executor: executor)], ledger: &ledger)
+    }
+
+    public func view(for question: Question, executor: TaskExecutor) throws -> ImageView {
+        guard let first = question.boxes.first else { return ImageView(image: question.image) }
+        let size = try executor.imageSize(of: question.image)
+        let inputSize = executor.inputSize
+        var x0 = first.x, y0 = first.y, x1 = first.x + first.width, y1 = first.y + first.height
+        for b in question.boxes.dropFirst() {
+            x0 = min(x0, b.x); y0 = min(y0, b.y); x1 = max(x1, b.x + b.width); y1 = max(y1, b.y + b.height)
+        }
+        let union = PixelBox(x: x0, y: y0, width: x1 - x0, height: y1 - y0)
+        return ImageView(image: question.image,
+                         crop: union.enlarged(toAtLeast: Double(inputSize), imageWidth: size.width, imageHeight: size.height))
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import Models
+
+/// What a method shows the model: an image file, or a crop of it in original pixels.
+public struct ImageView: Sendable, Codable, Hashable {
+    public var image: URL
+    public var crop: PixelBox?
+
+    public init(image: URL, crop: PixelBox? = nil) {
+        self.image = image
+        self.crop = crop
+    }
+}
+
+/// Where a forward pass is counted: the paper's metric is search passes only.
+public enum ComputeBucket: String, Sendable, Codable, CaseIterable {
+    case extraction, search, answer
+}
+
+/// One unit of model work, the thing a driver executes (locally now, on a cluster node later).
+/// Methods never touch files or sockets: they emit tasks and read results.
+public struct ModelTask: Sendable {
+    public enum Operation: Sendable {
+        /// Greedy generation of at most `maxNewTokens` tokens.
+        case generate(maxNewTokens: Int)
+        /// Next-token logits of the first token of each candidate word after the prompt.
+        case candidates([String])
+    }
+
+    /// The complete prompt in the model's chat format, with one image marker per view.
+    public var prompt: String
+    public var views: [ImageView]
+    public var operation: Operation
+    public var bucket: ComputeBucket
+
+    public init(prompt: String, views: [ImageView], operation: Operation, bucket: ComputeBucket) {
+        self.prompt = prompt
+        self.views = views
+        self.operation = operation
+        self.bucket = bucket
+    }
+}
+
+/// What a task produced.
+public enum TaskOutput: Sendable, Equatable {
+    case text(String, ids: [Int])
+    case logits([Float])
+}
+
+/// The measurements of one executed task, for the compute ledger.
+public struct TaskCost: Sendable, Codable, Equatable {
+    public var bucket: ComputeBucket
+    public var forwardPasses: Int
+    public var prefillTokens: Int
+    public var generatedTokens: Int
+    public var flops: Double
+    public var seconds: Double
+}
+
+/// Runs model tasks. The local executor runs them in this process; the cluster's runs them on nodes.
+public protocol TaskExecutor: AnyObject {
+    /// The chat format prompts must be written in.
+    var chatTemplate: ChatTemplate { get }
+    /// The vision encoder's input side in pixels (336 for LLaVA-1.5).
+    var inputSize: Int { get }
+    /// Width and height of an image, which methods need to map regions to pixels.
+    func imageSize(of image: URL) throws -> (width: Int, height: Int)
+    func run(_ task: ModelTask) throws -> (output: TaskOutput, cost: TaskCost)
+}
+
+extension ComputeBucket: CodingKeyRepresentable {}

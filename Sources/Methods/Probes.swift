@@ -1,0 +1,108 @@
+import Foundation
+import Models
+
+/// The scored result of asking one thing about one question.
+public struct Outcome: Sendable {
+    /// Suffix appended to the question id when a probe asks several things per question ("/with").
+    public var idSuffix: String
+    public var answer: Answer
+    public var correct: Bool
+
+    public init(idSuffix: String = "", answer: Answer, correct: Bool) {
+        self.idSuffix = idSuffix
+        self.answer = answer
+        self.correct = correct
+    }
+}
+
+/// Anything an evaluation can run per question: an answering method, or a diagnostic of one step.
+public protocol EvaluationProbe: Sendable {
+    var name: String { get }
+    func evaluate(_ question: Question, executor: TaskExecutor, ledger: inout ComputeLedger) throws -> [Outcome]
+}
+
+/// A method scored by its letter against the label.
+public struct MethodProbe: EvaluationProbe {
+    public let method: any AnsweringMethod
+    public var name: String { method.name }
+
+    public init(_ method: any AnsweringMethod) { self.method = method }
+
+    public func evaluate(_ question: Question, executor: TaskExecutor, ledger: inout ComputeLedger) throws -> [Outcome] {
+        let answer = try method.answer(question, executor: executor, ledger: &ledger)
+        return [Outcome(answer: answer, correct: answer.letter != nil && answer.letter == question.label)]
+    }
+}
+
+/// FOCUS step 1 alone: do the parsed targets equal the ground-truth target names (and is a type-2
+/// question recognised as one)?
+public struct TargetExtractionProbe: EvaluationProbe {
+    public let name = "extraction"
+    public let extractor: TargetExtractor
+
+    public init(extractor: TargetExtractor) { self.extractor = extractor }
+
+    public func evaluate(_ question: Question, executor: TaskExecutor, ledger: inout ComputeLedger) throws -> [Outcome] {
+        let targets = try extractor.extract(question.text, executor: executor, ledger: &ledger)
+        let expectedAll = question.kind == .all
+        let correct = Set(targets.names) == Set(question.targets) && targets.names.count == question.targets.count
+            && targets.all == expectedAll
+        let answer = Answer(raw: targets.raw, letter: nil, scheme: .generatedLetter, views: [], targets: targets.names)
+        return [Outcome(answer: answer, correct: correct)]
+    }
+}
+
+/// FOCUS's verification prompt on crops: the oracle crop of the first target (the answer should be
+/// Yes) and a crop of the same size that does not overlap any target box (No, since a target is the
+/// only object of its shape). Questions without boxes are skipped.
+public struct ExistenceOnCropsProbe: EvaluationProbe {
+    public let name = "existence-on-crops"
+
+    public init() {}
+
+    public static func prompt(target: String, template: ChatTemplate) -> String {
+        template.prompt(question: "Is there a \(target) in the image? Answer Yes or No.")
+    }
+
+    public func evaluate(_ question: Question, executor: TaskExecutor, ledger: inout ComputeLedger) throws -> [Outcome] {
+        guard let box = question.boxes.first, let target = question.targets.first else { return [] }
+        let size = try executor.imageSize(of: question.image)
+        let side = Double(executor.inputSize)
+        let positive = box.enlarged(toAtLeast: side, imageWidth: size.width, imageHeight: size.height)
+        guard let negative = Self.emptyCrop(like: positive, avoiding: question.boxes, width: size.width, height: size.height) else {
+            return []
+        }
+        var outcomes: [Outcome] = []
+        for (suffix, crop, expected) in [("/with", positive, true), ("/without", negative, false)] {
+            let view = ImageView(image: question.image, crop: crop)
+            let task = ModelTask(prompt: Self.prompt(target: target, template: executor.chatTemplate), views: [view],
+                                 operation: .candidates(["Yes", "No"]), bucket: .search)
+            guard case .logits(let l) = try executor.run(task, ledger: &ledger) else { preconditionFailure("candidates return logits") }
+            let yes = l[0] > l[1]
+            let answer = Answer(raw: yes ? "Yes" : "No", letter: nil, scheme: .logitMatching, views: [view], targets: [target])
+            outcomes.append(Outcome(idSuffix: suffix, answer: answer, correct: yes == expected))
+        }
+        return outcomes
+    }
+
+    /// The crop of `like`'s size farthest from every box (scanning a coarse grid), if one overlaps none.
+    static func emptyCrop(like crop: PixelBox, avoiding boxes: [PixelBox], width: Int, height: Int) -> PixelBox? {
+        var best: (PixelBox, Double)?
+        let steps = 16
+        for i in 0...steps {
+            for j in 0...steps {
+                let x = (Double(width) - crop.width) * Double(i) / Double(steps)
+                let y = (Double(height) - crop.height) * Double(j) / Double(steps)
+                let candidate = PixelBox(x: x, y: y, width: crop.width, height: crop.height)
+                let overlaps = boxes.contains { b in
+                    b.x < candidate.x + candidate.width && candidate.x < b.x + b.width &&
+                        b.y < candidate.y + candidate.height && candidate.y < b.y + b.height
+                }
+                if overlaps { continue }
+                let distance = boxes.map { hypot($0.centerX - candidate.centerX, $0.centerY - candidate.centerY) }.min() ?? 0
+                if best == nil || distance > best!.1 { best = (candidate, distance) }
+            }
+        }
+        return best?.0
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+
+/// A box in original-image pixels: `x, y` is the top-left corner.
+public struct PixelBox: Sendable, Codable, Equatable, Hashable {
+    public var x: Double
+    public var y: Double
+    public var width: Double
+    public var height: Double
+
+    public init(x: Double, y: Double, width: Double, height: Double) {
+        self.x = x
+        self.y = y
+        self.width = width
+        self.height = height
+    }
+
+    /// From V*Bench's `[x, y, w, h]`.
+    public init?(xywh: [Double]) {
+        guard xywh.count == 4 else { return nil }
+        self.init(x: xywh[0], y: xywh[1], width: xywh[2], height: xywh[3])
+    }
+
+    public var centerX: Double { x + width / 2 }
+    public var centerY: Double { y + height / 2 }
+    public var area: Double { max(0, width) * max(0, height) }
+
+    /// The box grown around its centre to at least `side`×`side`, shifted to stay inside an image of
+    /// `imageWidth`×`imageHeight`, and clipped to it when the image is smaller.
+    public func enlarged(toAtLeast side: Double, imageWidth: Int, imageHeight: Int) -> PixelBox {
+        func axis(_ start: Double, _ length: Double, _ limit: Double) -> (Double, Double) {
+            let size = min(max(length, side), limit)
+            var origin = start + length / 2 - size / 2
+            origin = min(max(origin, 0), limit - size)
+            return (origin, size)
+        }
+        let (nx, nw) = axis(x, width, Double(imageWidth))
+        let (ny, nh) = axis(y, height, Double(imageHeight))
+        return PixelBox(x: nx, y: ny, width: nw, height: nh)
+    }
+
+    /// Integer pixel bounds (floor of the origin, ceiling of the far edge).
+    public var integral: (x: Int, y: Int, width: Int, height: Int) {
+        let x0 = Int(x.rounded(.down)), y0 = Int(y.rounded(.down))
+        let x1 = Int((x + width).rounded(.up)), y1 = Int((y + height).rounded(.up))
+        return (x0, y0, max(1, x1 - x0), max(1, y1 - y0))
+    }
+}
+
+/// Whether a question is about single instances (type 1) or about all instances of a kind (type 2).
+public enum QuestionKind: String, Sendable, Codable {
+    case single
+    case all
+}
+
+/// A multiple-choice question about one image, as every method and benchmark sees it.
+public struct Question: Sendable, Codable, Equatable {
+    public var id: String
+    /// Absolute path of the image.
+    public var image: URL
+    /// The question alone, without options ("What is the color of the star?").
+    public var text: String
+    /// Options in the order they are shown (letters A, B, … in this order).
+    public var options: [String]
+    /// The correct letter, when known.
+    public var label: String?
+    public var category: String
+    public var kind: QuestionKind?
+    /// Ground-truth target names and boxes, when the benchmark has them (diagnostics only: no
+    /// method may read them except the oracle).
+    public var targets: [String]
+    public var boxes: [PixelBox]
+
+    public init(id: String, image: URL, text: String, options: [String], label: String?, category: String,
+                kind: QuestionKind? = nil, targets: [String] = [], boxes: [PixelBox] = []) {
+        self.id = id
+        self.image = image
+        self.text = text
+        self.options = options
+        self.label = label
+        self.category = category
+        self.kind = kind
+        self.targets = targets
+        self.boxes = boxes
+    }
+
+    /// Option letters in order: A, B, C, …
+    public var letters: [String] {
+        options.indices.map { String(UnicodeScalar(UInt8(65 + $0))) }
+    }
+
+    /// The multiple-choice prompt of the method document (and of V*Bench's `text` field): the
+    /// question, one `(A) option` line per option, then the instruction to answer with the letter.
+    public var multipleChoicePrompt: String {
+        var lines = [text]
+        for (letter, option) in zip(letters, options) { lines.append("(\(letter)) \(option)") }
+        lines.append("Answer with the option's letter from the given choices directly.")
+        return lines.joined(separator: "\n")
+    }
+}
