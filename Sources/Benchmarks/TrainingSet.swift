@@ -1,0 +1,605 @@
+// TrainingSet: `focus synth-train`, the toy model's training data. Views of synthetic scenes (the
+// whole scene and crops at every zoom level) prepared exactly as the model will see them (padded to a
+// square with CLIP's mean colour, Pillow-bicubic resized to the input size), each with a question
+// answerable from the view itself, plus text-only FOCUS target-extraction samples.
+//
+// Determinism: sample i draws from (seed, i); the scene of samples [8k, 8k + 8) from (seed, k); the
+// kind and the wanted answer of every sample come from a cheap sequential plan. The output is the same
+// for any number of workers.
+import Foundation
+import Models
+
+public enum SampleKind: String, CaseIterable, Sendable {
+    /// FOCUS verification: "Is there a {shape} in the image? Answer Yes or No." -> Yes / No.
+    case verification
+    /// Multiple-choice existence, "(A) Yes (B) No" in shuffled order -> letter.
+    case existence
+    case attribute
+    case spatial
+    case counting
+    /// Text only: FOCUS step 1, the question -> "So I need the information about the following objects: …".
+    case extraction
+
+    public var hasImage: Bool { self != .extraction }
+}
+
+/// The share of each kind of sample (normalised weights).
+public struct TrainingMix: Sendable, Equatable {
+    /// [SampleKind.allCases.count], in `SampleKind.allCases` order.
+    public var weights: [Double]
+
+    public static let standard = TrainingMix(weights: [0.30, 0.15, 0.25, 0.12, 0.08, 0.10])
+
+    public init(weights: [Double]) { self.weights = weights }
+
+    public func weight(_ kind: SampleKind) -> Double { weights[SampleKind.allCases.firstIndex(of: kind)!] }
+
+    /// "verification=0.3,extraction=0.1,…": the kinds listed replace the standard weights.
+    public static func parse(_ text: String) throws -> TrainingMix {
+        var mix = standard
+        for item in text.split(separator: ",") {
+            let pair = item.split(separator: "=", omittingEmptySubsequences: false).map {
+                $0.trimmingCharacters(in: .whitespaces).lowercased()
+            }
+            guard pair.count == 2 else {
+                throw SynthError(.badArgument, "--mix must be KIND=WEIGHT pairs separated by commas, e.g. verification=0.3,extraction=0.1; got '\(item)'")
+            }
+            guard let index = SampleKind.allCases.firstIndex(where: { $0.rawValue == pair[0] }) else {
+                throw SynthError(.badArgument, "--mix: unknown sample kind '\(pair[0])'; choose from \(SampleKind.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            guard let w = Double(pair[1]), w.isFinite, w >= 0 else {
+                throw SynthError(.badArgument, "--mix: the weight of \(pair[0]) must be a number of at least 0, got '\(pair[1])'")
+            }
+            mix.weights[index] = w
+        }
+        guard mix.weights.reduce(0, +) > 0 else {
+            throw SynthError(.badArgument, "--mix: at least one kind needs a positive weight")
+        }
+        return mix
+    }
+}
+
+public struct TrainingConfig: Sendable {
+    public var width = 2048
+    public var height = 1536
+    public var count = 100_000
+    public var seed: UInt64 = 0
+    /// The vision tower's input side (pixels).
+    public var inputSize = 96
+    /// Samples that share one rendered scene.
+    public var viewsPerScene = 8
+    public var mix = TrainingMix.standard
+    /// An object is visible in a view when this share of its box is inside the view…
+    public var minVisibleFraction = 0.7
+    /// …and its longest side is at least this many pixels after resizing to the input.
+    public var minApparentSize = 4.0
+    /// Distractors per scene: uniform in 0...maxDistractors.
+    public var maxDistractors = 40
+    /// Share of verification samples that name the shape in the plural ("Is there a triangles …"), as
+    /// FOCUS does after stripping `all ` from a type-2 target.
+    public var pluralVerification = 0.1
+    /// Chance that a view is the whole scene (before any retry).
+    public var fullViewProbability = 0.15
+
+    public static let generatorVersion = 1
+
+    public init() {}
+
+    public func validate() throws {
+        guard count >= 1, count <= 10_000_000 else {
+            throw SynthError(.badArgument, "--count must be between 1 and 10000000, got \(count)")
+        }
+        guard inputSize >= 16, inputSize <= 1024 else {
+            throw SynthError(.badArgument, "--input-size must be between 16 and 1024 pixels, got \(inputSize)")
+        }
+        guard min(width, height) >= inputSize else {
+            throw SynthError(.badArgument,
+                "--size \(width)x\(height): the short side must be at least --input-size (\(inputSize)) so crops can reach 1:1")
+        }
+        guard viewsPerScene >= 1, viewsPerScene <= 1000 else {
+            throw SynthError(.badArgument, "--views-per-scene must be between 1 and 1000, got \(viewsPerScene)")
+        }
+        guard maxDistractors >= 0, maxDistractors <= 2000 else {
+            throw SynthError(.badArgument, "--distractors must be between 0 and 2000, got \(maxDistractors)")
+        }
+        guard (0...1).contains(pluralVerification) else {
+            throw SynthError(.badArgument, "--plural-verification must be between 0 and 1, got \(pluralVerification)")
+        }
+        guard minApparentSize > 0, minApparentSize.isFinite else {
+            throw SynthError(.badArgument, "--min-apparent-size must be positive, got \(minApparentSize)")
+        }
+        guard minVisibleFraction > 0, minVisibleFraction <= 1 else {
+            throw SynthError(.badArgument, "--min-visible-fraction must be in (0, 1], got \(minVisibleFraction)")
+        }
+    }
+
+    /// LLaVA's expand2square background: `tuple(int(x * 255) for x in image_mean)` of CLIP, (122, 116, 104).
+    public static var padColor: (r: UInt8, g: UInt8, b: UInt8) {
+        let m = ImageProcessorConfig.openAIClipMean.map { UInt8(clamping: Int($0 * 255)) }
+        return (m[0], m[1], m[2])
+    }
+}
+
+/// One training sample. `view` is nil for text-only samples.
+public struct TrainingSample: Sendable {
+    public var id: Int
+    public var kind: SampleKind
+    public var imageIndex: Int?
+    public var prompt: String
+    public var answer: String
+    /// The part of the scene the image shows.
+    public var view: SceneBox?
+    /// What the answer was derived from (tests check it against the scene).
+    public var question: SynthQuestion?
+    /// The shape a verification sample asks about.
+    public var shape: ObjectShape?
+    /// True when the planned kind or answer was impossible for this scene and another was used.
+    public var fellBack: Bool
+
+    public var record: JSONValue {
+        .object([
+            ("id", .int(id)),
+            ("image_index", imageIndex.map { .int($0) } ?? .null),
+            ("kind", .string(kind.rawValue)),
+            ("prompt", .string(prompt)),
+            ("answer", .string(answer)),
+            ("view", view.map { .box($0) } ?? .null),
+        ])
+    }
+}
+
+public struct TrainingSet: Sendable {
+    public let config: TrainingConfig
+    /// The planned kind, wanted answer (Yes for existence kinds, a count for counting) and image slot
+    /// of every sample.
+    public let plan: [Planned]
+    public let imageCount: Int
+
+    public struct Planned: Sendable {
+        public var kind: SampleKind
+        /// Existence kinds: whether the answer should be Yes (alternating, so exactly balanced).
+        public var wantYes: Bool
+        /// Counting: the wanted count (1...4 in turn).
+        public var wantCount: Int
+        public var imageIndex: Int?
+    }
+
+    public init(config: TrainingConfig) throws {
+        try config.validate()
+        self.config = config
+        var plan: [Planned] = []
+        plan.reserveCapacity(config.count)
+        var images = 0
+        var yesNext: [SampleKind: Bool] = [.verification: true, .existence: true]
+        var countNext = 1
+        for i in 0..<config.count {
+            var rng = SynthRandom(seed: config.seed, purpose: .trainingPlan, index: i)
+            let kind = SampleKind.allCases[rng.weightedIndex(config.mix.weights)]
+            var p = Planned(kind: kind, wantYes: false, wantCount: 0, imageIndex: nil)
+            if let y = yesNext[kind] { p.wantYes = y; yesNext[kind] = !y }
+            if kind == .counting { p.wantCount = countNext; countNext = countNext % 4 + 1 }
+            if kind.hasImage { p.imageIndex = images; images += 1 }
+            plan.append(p)
+        }
+        self.plan = plan
+        imageCount = images
+    }
+
+    public var sceneCount: Int { (config.count + config.viewsPerScene - 1) / config.viewsPerScene }
+
+    // MARK: - Scenes
+
+    /// The scene shared by samples [k * viewsPerScene, (k + 1) * viewsPerScene): 1 or 2 shapes left
+    /// out entirely, 2 or 3 shapes with one instance each, three shapes with 2, 3 and 4 instances
+    /// (mostly clustered), distractors of the remaining shapes, and one object size scale per scene
+    /// (log-uniform from tiny to large).
+    public func scene(_ k: Int) -> Scene {
+        let c = config
+        var rng = SynthRandom(seed: c.seed, purpose: .trainingScene, index: k)
+        let background = ScenePlanner.background(width: c.width, height: c.height, rng: &rng)
+        let short = Double(min(c.width, c.height))
+        let base = rng.logUniform(max(6, 0.008 * short), 0.22 * short)
+        let lo = max(ObjectSizeRange.minimumPixels, Int(0.75 * base)), hi = max(lo, min(Int(short) / 3, Int(1.25 * base)))
+        let sizes = lo...hi
+        let shapes = rng.shuffled(ObjectShape.allCases)
+        let absent = rng.int(in: 1...2), unique = rng.int(in: 2...3), counted = 3
+        let groupSizes = rng.shuffled([2, 3, 4])
+        let singles = shapes[absent..<(absent + unique)]
+        let groups = shapes[(absent + unique)..<(absent + unique + counted)]
+        let pool = Array(shapes[(absent + unique + counted)...])
+        var planner = ScenePlanner(width: c.width, height: c.height)
+        for shape in singles {
+            planner.place(shape: shape, color: rng.pick(ObjectColor.allCases), size: rng.int(in: sizes), rng: &rng)
+        }
+        // Instances of a counted shape are often clustered, so that a view can hold all of them while
+        // they are still large enough to see (spread small objects only fit in a full view, where they
+        // are too small to count).
+        for (shape, instances) in zip(groups, groupSizes) {
+            let clusterRadius = rng.bool(0.8) ? Double(hi) * rng.uniform(2.5, 8) : nil
+            var first: SceneBox?
+            for _ in 0..<instances {
+                let box = planner.place(
+                    shape: shape, color: rng.pick(ObjectColor.allCases), size: rng.int(in: sizes), rng: &rng,
+                    accept: { box in
+                        guard let r = clusterRadius, let f = first else { return true }
+                        let dx = box.centerX - f.centerX, dy = box.centerY - f.centerY
+                        return dx * dx + dy * dy <= r * r
+                    })
+                if first == nil { first = box }
+            }
+        }
+        planner.addDistractors(count: rng.int(in: 0...c.maxDistractors), shapes: pool, colors: ObjectColor.allCases,
+                               sizes: sizes, rng: &rng)
+        return Scene(width: c.width, height: c.height, background: background, objects: planner.objects)
+    }
+
+    // MARK: - Views
+
+    /// What a view shows: per shape, the objects that reach into it and those clearly visible in it.
+    public struct ViewFacts {
+        public var view: SceneBox
+        /// Objects whose box overlaps the view at all.
+        public var touching: [ObjectShape: [SceneObject]] = [:]
+        /// Objects with at least `minVisibleFraction` of their box inside and `minApparentSize` pixels
+        /// (longest side) after resizing.
+        public var visible: [ObjectShape: [SceneObject]] = [:]
+
+        /// Every instance of `shape` in the view is visible, so questions about it have one answer.
+        public func unambiguous(_ shape: ObjectShape) -> Bool {
+            (touching[shape]?.count ?? 0) == (visible[shape]?.count ?? 0)
+        }
+
+        public func present(_ shape: ObjectShape) -> Bool { (visible[shape]?.count ?? 0) > 0 && unambiguous(shape) }
+        public func absent(_ shape: ObjectShape) -> Bool { (touching[shape]?.count ?? 0) == 0 }
+        /// Exactly one instance, visible.
+        public func single(_ shape: ObjectShape) -> SceneObject? {
+            guard (touching[shape]?.count ?? 0) == 1, let v = visible[shape], v.count == 1 else { return nil }
+            return v[0]
+        }
+    }
+
+    /// The resize factor of a view: it is padded to a square of its longest side, then resized.
+    public func scale(of view: SceneBox) -> Double { Double(config.inputSize) / Double(view.longestSide) }
+
+    public func facts(_ scene: Scene, view: SceneBox) -> ViewFacts {
+        var facts = ViewFacts(view: view)
+        let s = scale(of: view)
+        for object in scene.objects {
+            guard let inside = object.box.intersection(view) else { continue }
+            facts.touching[object.shape, default: []].append(object)
+            if Double(inside.area) >= config.minVisibleFraction * Double(object.box.area)
+                && Double(object.box.longestSide) * s >= config.minApparentSize {
+                facts.visible[object.shape, default: []].append(object)
+            }
+        }
+        return facts
+    }
+
+    /// A random view: the whole scene, or a crop whose side is log-uniform from the input size (1:1)
+    /// to the short side, sometimes not square, centred near `near` when given, else anywhere.
+    func randomView(_ scene: Scene, near: SceneObject?, allowFull: Bool, rng: inout SynthRandom) -> SceneBox {
+        let c = config
+        if allowFull && rng.bool(c.fullViewProbability) { return scene.bounds }
+        let short = Double(min(c.width, c.height))
+        let side = rng.logUniform(Double(c.inputSize), short + 1)
+        var w = side, h = side
+        if rng.bool(0.3) {
+            let aspect = rng.logUniform(0.5, 2.0).squareRoot()
+            w = side * aspect
+            h = side / aspect
+        }
+        let iw = min(c.width, max(1, Int(w))), ih = min(c.height, max(1, Int(h)))
+        var cx: Double, cy: Double
+        if let near {
+            cx = near.box.centerX + rng.uniform(-0.4, 0.4) * Double(iw)
+            cy = near.box.centerY + rng.uniform(-0.4, 0.4) * Double(ih)
+        } else {
+            cx = rng.uniform(0, Double(c.width))
+            cy = rng.uniform(0, Double(c.height))
+        }
+        let x = min(max(Int(cx - Double(iw) / 2), 0), c.width - iw)
+        let y = min(max(Int(cy - Double(ih) / 2), 0), c.height - ih)
+        return SceneBox(x: x, y: y, width: iw, height: ih)
+    }
+
+    /// Objects a spatial or counting question could be about, for views framed around them: two
+    /// single-instance shapes far enough apart, or every instance of a shape that occurs 1 to 4 times.
+    func targetGroup(_ planned: Planned, scene: Scene, rng: inout SynthRandom) -> [SceneObject]? {
+        var byShape: [ObjectShape: [SceneObject]] = [:]
+        for o in scene.objects { byShape[o.shape, default: []].append(o) }
+        switch planned.kind {
+        case .spatial:
+            let singles = ObjectShape.allCases.compactMap { byShape[$0]?.count == 1 ? byShape[$0]![0] : nil }
+            var pairs: [[SceneObject]] = []
+            for (i, a) in singles.enumerated() {
+                for b in singles[(i + 1)...] where a.box.horizontalGap(to: b.box) >= max(a.box.longestSide, b.box.longestSide) {
+                    pairs.append([a, b])
+                }
+            }
+            return pairs.isEmpty ? nil : rng.pick(pairs)
+        case .counting:
+            let groups = ObjectShape.allCases.compactMap { byShape[$0] }.filter { (1...4).contains($0.count) }
+            let wanted = groups.filter { $0.count == planned.wantCount }
+            return groups.isEmpty ? nil : rng.pick(wanted.isEmpty ? groups : wanted)
+        default:
+            return nil
+        }
+    }
+
+    /// A view that contains every box of `objects` with a random margin (1.05x to 2.5x their extent).
+    func coveringView(_ objects: [SceneObject], scene: Scene, rng: inout SynthRandom) -> SceneBox {
+        let x0 = objects.map(\.box.x).min()!, y0 = objects.map(\.box.y).min()!
+        let x1 = objects.map(\.box.maxX).max()!, y1 = objects.map(\.box.maxY).max()!
+        let side = Double(max(x1 - x0, y1 - y0, config.inputSize)) * rng.logUniform(1.05, 2.5)
+        let w = min(scene.width, max(x1 - x0, Int(side))), h = min(scene.height, max(y1 - y0, Int(side)))
+        func origin(_ lo: Int, _ hi: Int, _ size: Int, _ limit: Int) -> Int {
+            // Any position that keeps [lo, hi) inside [origin, origin + size) and the view in the image.
+            let first = max(0, hi - size), last = min(lo, limit - size)
+            return first >= last ? max(0, min(first, limit - size)) : first + rng.int(last - first + 1)
+        }
+        return SceneBox(x: origin(x0, x1, w, scene.width), y: origin(y0, y1, h, scene.height), width: w, height: h)
+    }
+
+    // MARK: - Samples
+
+    /// Attempts at finding a view that supports the planned question before falling back.
+    static let attempts = 120
+
+    /// Sample `index` (its scene is `scene(index / viewsPerScene)`), without pixels.
+    public func sample(_ index: Int, scene: Scene) -> TrainingSample {
+        let planned = plan[index]
+        var rng = SynthRandom(seed: config.seed, purpose: .trainingSample, index: index)
+        if planned.kind == .extraction { return extractionSample(index, rng: &rng) }
+        for attempt in 0..<Self.attempts {
+            let view: SceneBox
+            if attempt > 0, rng.bool(0.5), let group = targetGroup(planned, scene: scene, rng: &rng) {
+                view = coveringView(group, scene: scene, rng: &rng)
+            } else {
+                let near = scene.objects.isEmpty || rng.bool(0.4) ? nil : rng.pick(scene.objects)
+                view = randomView(scene, near: near, allowFull: attempt == 0, rng: &rng)
+            }
+            let strict = attempt < Self.attempts * 2 / 3
+            if var s = question(planned.kind, planned: planned, facts: facts(scene, view: view), strict: strict, rng: &rng) {
+                s.id = index
+                s.imageIndex = planned.imageIndex
+                return s
+            }
+        }
+        // The planned question does not fit this scene (rare): a verification question that does,
+        // Yes or No by the sample's parity so that fallbacks keep the balance.
+        for wantYes in [index % 2 == 0, index % 2 != 0] {
+            var p = planned
+            p.wantYes = wantYes
+            for _ in 0..<Self.attempts {
+                let near = scene.objects.isEmpty || rng.bool(0.3) ? nil : rng.pick(scene.objects)
+                let view = randomView(scene, near: near, allowFull: false, rng: &rng)
+                if var s = question(.verification, planned: p, facts: facts(scene, view: view), strict: false, rng: &rng) {
+                    s.id = index
+                    s.imageIndex = planned.imageIndex
+                    s.fellBack = true
+                    return s
+                }
+            }
+        }
+        preconditionFailure("no view of scene \(index / config.viewsPerScene) supports any question")
+    }
+
+    /// A question of `kind` answerable from the view, or nil. `strict`: counting only accepts the
+    /// planned count (so counts stay balanced; later attempts take any count from 1 to 4).
+    func question(
+        _ kind: SampleKind, planned: Planned, facts: ViewFacts, strict: Bool, rng: inout SynthRandom
+    ) -> TrainingSample? {
+        let shapes = ObjectShape.allCases
+        func multipleChoice(_ q: SynthQuestion) -> TrainingSample {
+            let (shown, label) = q.shuffledOptions(&rng)
+            return TrainingSample(
+                id: 0, kind: kind, imageIndex: nil,
+                prompt: "<image>\n" + QuestionText.multipleChoice(q.question, options: shown), answer: label,
+                view: facts.view, question: q, shape: nil, fellBack: false)
+        }
+        switch kind {
+        case .verification, .existence:
+            let candidates = shapes.filter { planned.wantYes ? facts.present($0) : facts.absent($0) }
+            guard !candidates.isEmpty else { return nil }
+            let shape = rng.pick(candidates)
+            let boxes = planned.wantYes ? facts.visible[shape]!.map(\.box) : []
+            let q = SynthQuestion.existence(shape: shape, boxes: boxes)
+            if kind == .existence { return multipleChoice(q) }
+            let word = rng.bool(config.pluralVerification) ? shape.plural : shape.name
+            return TrainingSample(
+                id: 0, kind: .verification, imageIndex: nil, prompt: "<image>\n" + QuestionText.verification(word),
+                answer: planned.wantYes ? QuestionText.yes : QuestionText.no, view: facts.view, question: q,
+                shape: shape, fellBack: false)
+        case .attribute:
+            let candidates = shapes.compactMap { facts.single($0) }
+            guard !candidates.isEmpty else { return nil }
+            let o = rng.pick(candidates)
+            return multipleChoice(.attribute(shape: o.shape, color: o.color, box: o.box, colors: ObjectColor.allCases, rng: &rng))
+        case .spatial:
+            let singles = shapes.compactMap { facts.single($0) }
+            var pairs: [(SceneObject, SceneObject)] = []
+            for a in singles {
+                for b in singles where a.shape != b.shape
+                    && a.box.horizontalGap(to: b.box) >= max(a.box.longestSide, b.box.longestSide) {
+                    pairs.append((a, b))
+                }
+            }
+            guard !pairs.isEmpty else { return nil }
+            let (a, b) = rng.pick(pairs)
+            return multipleChoice(.spatial(subject: a, reference: b))
+        case .counting:
+            let counts = shapes.filter { facts.present($0) && (1...4).contains(facts.visible[$0]!.count) }
+            guard !counts.isEmpty else { return nil }
+            // The planned count, or (after the strict attempts) the count nearest to it.
+            let distance = counts.map { abs(facts.visible[$0]!.count - planned.wantCount) }
+            let best = distance.min()!
+            guard best == 0 || !strict else { return nil }
+            let shape = rng.pick(zip(counts, distance).filter { $0.1 == best }.map(\.0))
+            return multipleChoice(.counting(shape: shape, boxes: facts.visible[shape]!.map(\.box)))
+        case .extraction:
+            return nil
+        }
+    }
+
+    /// A text-only FOCUS step-1 sample about a random question of any type.
+    func extractionSample(_ index: Int, rng: inout SynthRandom) -> TrainingSample {
+        let picked = rng.sample(ObjectShape.allCases, count: 2)
+        let a = picked[0], b = picked[1]
+        let dummy = SceneBox(x: 0, y: 0, width: 1, height: 1)
+        let q: SynthQuestion
+        switch QuestionType.allCases[rng.int(QuestionType.allCases.count)] {
+        case .attribute:
+            q = .attribute(shape: a, color: rng.pick(ObjectColor.allCases), box: dummy, colors: ObjectColor.allCases, rng: &rng)
+        case .spatial:
+            let subject = SceneObject(shape: a, color: .red, fill: (0, 0, 0), box: dummy)
+            let reference = SceneObject(shape: b, color: .red, fill: (0, 0, 0), box: dummy)
+            q = .spatial(subject: subject, reference: reference)
+        case .existence:
+            q = .existence(shape: a, boxes: [])
+        case .counting:
+            q = .counting(shape: a, boxes: [dummy])
+        }
+        return TrainingSample(
+            id: index, kind: .extraction, imageIndex: nil, prompt: QuestionText.extractionPrompt(q.question),
+            answer: QuestionText.extractionAnswer(q.targets), view: nil, question: q, shape: nil, fellBack: false)
+    }
+
+    /// The view as the model sees it: cut from the rendered scene, padded to a square of its longest
+    /// side with CLIP's mean colour (the image centred at ((side - w) / 2, (side - h) / 2)), then
+    /// resized to input x input with Pillow's bicubic. // out: [input, input, 3]
+    public func pixels(of view: SceneBox, in image: RGBImage) -> RGBImage {
+        let crop = image.cropped(x: view.x, y: view.y, width: view.width, height: view.height)
+        var canvas = crop
+        if crop.width != crop.height {
+            let side = max(crop.width, crop.height)
+            canvas = Self.solid(side: side, color: TrainingConfig.padColor)
+            canvas.paste(crop, x: (side - crop.width) / 2, y: (side - crop.height) / 2)
+        }
+        return canvas.resized(width: config.inputSize, height: config.inputSize, resample: .bicubic)
+    }
+
+    /// A square of one colour (`RGBImage(width:height:fill:)` without its per-pixel loop: one row,
+    /// then doubling copies).
+    static func solid(side: Int, color: (r: UInt8, g: UInt8, b: UInt8)) -> RGBImage {
+        let total = side * side * 3, rowBytes = side * 3
+        var pixels = [UInt8](repeating: 0, count: total)
+        pixels.withUnsafeMutableBufferPointer { p in
+            for i in stride(from: 0, to: rowBytes, by: 3) { p[i] = color.r; p[i + 1] = color.g; p[i + 2] = color.b }
+            var filled = rowBytes
+            while filled < total {
+                let n = min(filled, total - filled)
+                (p.baseAddress! + filled).update(from: p.baseAddress!, count: n)
+                filled += n
+            }
+        }
+        return RGBImage(width: side, height: side, pixels: pixels)
+    }
+
+    // MARK: - Writing
+
+    public struct Summary: Sendable {
+        public var samples: Int
+        public var images: Int
+        public var kinds: [SampleKind: Int]
+        public var answers: [String: Int]
+        public var fallbacks: Int
+    }
+
+    /// Writes images.u8, samples.jsonl and manifest.json into `directory` with `workers` threads.
+    @discardableResult
+    public func write(to directory: URL, workers: Int, progress: (@Sendable (Int, Int) -> Void)? = nil) throws -> Summary {
+        try Output.makeDirectory(directory)
+        let imageBytes = config.inputSize * config.inputSize * 3
+        let imagesURL = directory.appendingPathComponent("images.u8")
+        let fd = open(imagesURL.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else {
+            throw SynthError(.output, "cannot write \(imagesURL.path) (\(String(cString: strerror(errno))))")
+        }
+        defer { close(fd) }
+        guard ftruncate(fd, off_t(imageCount * imageBytes)) == 0 else {
+            throw SynthError(.output, "cannot size \(imagesURL.path) to \(imageCount * imageBytes) bytes (\(String(cString: strerror(errno))))")
+        }
+
+        let lines = Slots<String>(count: config.count)
+        let outcomes = Slots<(SampleKind, String, Bool)>(count: config.count)
+        let set = self
+        let views = config.viewsPerScene
+        let counter = ProgressCounter()
+        try parallelFor(sceneCount, workers: workers) { k in
+            let first = k * views, last = min(first + views, set.config.count)
+            let scene = set.scene(k)
+            var rendered: RGBImage?
+            for i in first..<last {
+                let s = set.sample(i, scene: scene)
+                if let view = s.view, let slot = s.imageIndex {
+                    if rendered == nil { rendered = SceneRenderer.render(scene) }
+                    let pixels = set.pixels(of: view, in: rendered!)
+                    let written = pixels.pixels.withUnsafeBytes { raw in
+                        pwrite(fd, raw.baseAddress, imageBytes, off_t(slot * imageBytes))
+                    }
+                    guard written == imageBytes else {
+                        throw SynthError(.output, "cannot write \(imagesURL.path) (\(String(cString: strerror(errno))))")
+                    }
+                }
+                lines[i] = s.record.compact
+                outcomes[i] = (s.kind, s.answer, s.fellBack)
+            }
+            if let progress { progress(counter.add(last - first), set.config.count) }
+        }
+
+        var kinds: [SampleKind: Int] = [:], answers: [String: Int] = [:], fallbacks = 0
+        for (kind, answer, fellBack) in outcomes.all {
+            kinds[kind, default: 0] += 1
+            if kind == .verification || kind == .existence { answers["\(kind.rawValue)/\(answer)", default: 0] += 1 }
+            if fellBack { fallbacks += 1 }
+        }
+        try Output.write(lines.all.joined(separator: "\n") + "\n", to: directory.appendingPathComponent("samples.jsonl"))
+        let summary = Summary(samples: config.count, images: imageCount, kinds: kinds, answers: answers, fallbacks: fallbacks)
+        try Output.write(manifest(summary).pretty + "\n", to: directory.appendingPathComponent("manifest.json"))
+        return summary
+    }
+
+    public func manifest(_ summary: Summary) -> JSONValue {
+        let c = config
+        let pad = TrainingConfig.padColor
+        return .object([
+            ("generator", .string("focus synth-train")),
+            ("version", .int(TrainingConfig.generatorVersion)),
+            ("count", .int(c.count)),
+            ("images", .int(summary.images)),
+            ("input_size", .int(c.inputSize)),
+            ("images_layout", .string("images.u8: uint8 [images, input_size, input_size, 3], RGB, row-major")),
+            ("seed", .int(Int(truncatingIfNeeded: c.seed))),
+            ("size", .string("\(c.width)x\(c.height)")),
+            ("views_per_scene", .int(c.viewsPerScene)),
+            ("scenes", .int(sceneCount)),
+            ("max_distractors", .int(c.maxDistractors)),
+            ("mix", .object(SampleKind.allCases.map { ($0.rawValue, .double(c.mix.weight($0))) })),
+            ("kinds", .object(SampleKind.allCases.map { ($0.rawValue, .int(summary.kinds[$0] ?? 0)) })),
+            ("answers", .object(summary.answers.keys.sorted().map { ($0, .int(summary.answers[$0]!)) })),
+            ("fallbacks", .int(summary.fallbacks)),
+            ("min_visible_fraction", .double(c.minVisibleFraction)),
+            ("min_apparent_size", .double(c.minApparentSize)),
+            ("plural_verification", .double(c.pluralVerification)),
+            ("full_view_probability", .double(c.fullViewProbability)),
+            ("preprocessing", .object([
+                ("pad_to_square", .array([.int(Int(pad.r)), .int(Int(pad.g)), .int(Int(pad.b))])),
+                ("resample", .string("bicubic")),
+            ])),
+            ("chat_format", .string("USER: {prompt} ASSISTANT: {answer}</s>")),
+            ("plurals", .object(ObjectShape.allCases.map { ($0.name, .string($0.plural)) })),
+        ])
+    }
+}
+
+/// Samples finished so far, for progress lines.
+final class ProgressCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+
+    func add(_ n: Int) -> Int {
+        lock.lock(); defer { lock.unlock() }
+        value += n
+        return value
+    }
+}

@@ -1,0 +1,192 @@
+import ArgumentParser
+import Benchmarks
+import Foundation
+
+/// Keeps glibc from returning each freed multi-megabyte image to the kernel: the generators allocate
+/// and free scene-sized buffers thousands of times, and without this a fifth of the time goes to
+/// page faults. No effect on the output. (`mallopt` is looked up at run time: Swift's Glibc module
+/// does not import malloc.h.)
+func keepImageBuffersMapped() {
+    #if os(Linux)
+    typealias MallOpt = @convention(c) (Int32, Int32) -> Int32
+    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return }
+    let mallopt = unsafeBitCast(symbol, to: MallOpt.self)
+    _ = mallopt(-3, 32 << 20)   // M_MMAP_THRESHOLD: the largest value glibc accepts
+    _ = mallopt(-1, 512 << 20)  // M_TRIM_THRESHOLD
+    _ = mallopt(-2, 64 << 20)   // M_TOP_PAD
+    #endif
+}
+
+/// `focus synth`: a synthetic fine-grained VQA benchmark in V*Bench's layout.
+struct Synth: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "synth",
+        abstract: "Write a synthetic fine-grained VQA benchmark (V*Bench layout) with known answers and boxes.",
+        discussion: """
+            Writes OUT/<category>/synth_NNNNNN.jpg (+ .png with --png) and .json per question, \
+            OUT/test_questions.jsonl and OUT/manifest.json; prints a JSON summary. The same arguments \
+            give byte-identical files. Object sizes: small <= 2% of the short side, large >= 15%.
+            """)
+
+    @Option(name: .long, help: "Output directory (created if missing).")
+    var out: String
+
+    @Option(name: .long, help: "Number of questions.")
+    var count = 100
+
+    @Option(name: .long, help: "Random seed.")
+    var seed: UInt64 = 0
+
+    @Option(name: .long, help: "Image size WIDTHxHEIGHT.")
+    var size = "2048x1536"
+
+    @Option(name: .long, help: "Distractor objects per scene (fewer when they do not fit).")
+    var distractors = 40
+
+    @Option(name: .long, help: "Target size: small, medium, large, or MIN-MAX pixels (longest side).")
+    var objectSize = "small"
+
+    @Option(name: .long, help: "Question types, comma-separated: attribute, spatial, existence, counting.")
+    var types = "attribute,spatial,existence,counting"
+
+    @Option(name: .long, help: "Shapes to use, comma-separated (default: all).")
+    var shapes: String?
+
+    @Option(name: .long, help: "Colours to use, comma-separated (default: all).")
+    var colors: String?
+
+    @Flag(name: .long, help: "Also write a lossless PNG beside each JPEG.")
+    var png = false
+
+    @Option(name: .long, help: "Worker threads (default: all cores); the output does not depend on it.")
+    var workers: Int?
+
+    func config() throws -> SynthBenchmarkConfig {
+        do {
+            var c = SynthBenchmarkConfig()
+            (c.width, c.height) = try SynthArguments.parseSize(size)
+            c.objectSize = try ObjectSizeRange.parse(objectSize, width: c.width, height: c.height)
+            c.objectSizeArgument = objectSize
+            c.count = count
+            c.seed = seed
+            c.distractors = distractors
+            c.types = try SynthArguments.parseTypes(types)
+            if let shapes { c.shapes = try SynthArguments.parseShapes(shapes) }
+            if let colors { c.colors = try SynthArguments.parseColors(colors) }
+            c.png = png
+            try c.validate()
+            return c
+        } catch let error as SynthError {
+            throw ValidationError(error.message)
+        }
+    }
+
+    func validate() throws {
+        _ = try config()
+        if let workers, workers < 1 { throw ValidationError("--workers must be at least 1, got \(workers)") }
+    }
+
+    func run() throws {
+        let benchmark = try SynthBenchmark(config: config())
+        keepImageBuffersMapped()
+        let summary = try benchmark.write(
+            to: URL(fileURLWithPath: out), workers: workers ?? ProcessInfo.processInfo.activeProcessorCount)
+        let counts = benchmark.config.types.map { ($0.category, JSONValue.int(summary.counts[$0.category] ?? 0)) }
+        print(JSONValue.object([
+            ("out", .string(out)), ("questions", .int(summary.questions)), ("counts", .object(counts)),
+        ]).compact)
+    }
+}
+
+/// `focus synth-train`: training views and questions for the toy model.
+struct SynthTrain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "synth-train",
+        abstract: "Write training data for the toy model: views of synthetic scenes with questions, plus target extraction.",
+        discussion: """
+            Writes OUT/images.u8 (uint8 [images, S, S, 3]: each view padded to a square with CLIP's mean \
+            colour and bicubic-resized to S), OUT/samples.jsonl ({id, image_index, kind, prompt, answer, \
+            view}) and OUT/manifest.json. The trainer wraps each prompt as \
+            "USER: {prompt} ASSISTANT: {answer}</s>". Deterministic for any --workers.
+            """)
+
+    @Option(name: .long, help: "Output directory (created if missing).")
+    var out: String
+
+    @Option(name: .long, help: "Number of samples.")
+    var count = 100_000
+
+    @Option(name: .long, help: "Random seed.")
+    var seed: UInt64 = 0
+
+    @Option(name: .long, help: "Vision input size S (pixels, square).")
+    var inputSize = 96
+
+    @Option(name: .long, help: "Scene size WIDTHxHEIGHT.")
+    var size = "2048x1536"
+
+    @Option(name: .long, help: "Samples (views) per rendered scene.")
+    var viewsPerScene = 8
+
+    @Option(name: .long, help: "At most this many distractors per scene (uniform from 0).")
+    var distractors = 40
+
+    @Option(name: .long, help: "Sample mix as KIND=WEIGHT pairs (verification, existence, attribute, spatial, counting, extraction); unlisted kinds keep 0.30/0.15/0.25/0.12/0.08/0.10.")
+    var mix: String?
+
+    @Option(name: .long, help: "An object is visible when its longest side is at least this many pixels after resizing.")
+    var minApparentSize = 4.0
+
+    @Option(name: .long, help: "…and at least this share of its box is inside the view.")
+    var minVisibleFraction = 0.7
+
+    @Option(name: .long, help: "Share of verification questions naming the shape in the plural (FOCUS's type-2 targets).")
+    var pluralVerification = 0.1
+
+    @Option(name: .long, help: "Worker threads (default: all cores); the output does not depend on it.")
+    var workers: Int?
+
+    func config() throws -> TrainingConfig {
+        do {
+            var c = TrainingConfig()
+            (c.width, c.height) = try SynthArguments.parseSize(size)
+            c.count = count
+            c.seed = seed
+            c.inputSize = inputSize
+            c.viewsPerScene = viewsPerScene
+            c.maxDistractors = distractors
+            if let mix { c.mix = try TrainingMix.parse(mix) }
+            c.minApparentSize = minApparentSize
+            c.minVisibleFraction = minVisibleFraction
+            c.pluralVerification = pluralVerification
+            try c.validate()
+            return c
+        } catch let error as SynthError {
+            throw ValidationError(error.message)
+        }
+    }
+
+    func validate() throws {
+        _ = try config()
+        if let workers, workers < 1 { throw ValidationError("--workers must be at least 1, got \(workers)") }
+    }
+
+    func run() throws {
+        let set = try TrainingSet(config: config())
+        keepImageBuffersMapped()
+        let interactive = isatty(STDERR_FILENO) != 0
+        let step = max(1, set.config.count / 100)
+        let summary = try set.write(
+            to: URL(fileURLWithPath: out), workers: workers ?? ProcessInfo.processInfo.activeProcessorCount,
+            progress: { done, total in
+                guard interactive, done % step < set.config.viewsPerScene || done == total else { return }
+                FileHandle.standardError.write(Data("\rsynth-train: \(done)/\(total) samples ".utf8))
+            })
+        if interactive { FileHandle.standardError.write(Data("\n".utf8)) }
+        let kinds = SampleKind.allCases.map { ($0.rawValue, JSONValue.int(summary.kinds[$0] ?? 0)) }
+        print(JSONValue.object([
+            ("out", .string(out)), ("samples", .int(summary.samples)), ("images", .int(summary.images)),
+            ("kinds", .object(kinds)), ("fallbacks", .int(summary.fallbacks)),
+        ]).compact)
+    }
+}
