@@ -70,10 +70,8 @@ public enum VStarBenchmark {
             if let label = record.label, !letters.contains(label) {
                 throw LoadError(message: "\(place): label '\(label)' is not one of the option letters \(letters.joined(separator: ", "))")
             }
-            // The extraction key, when present, names targets as FOCUS step 1 should ("all triangles").
-            let extraction = record.targets.map { $0.map { $0.hasPrefix("all ") ? String($0.dropFirst(4)) : $0 } }
             let typeTwo = record.type == "counting" || (record.targets ?? []).contains { $0.hasPrefix("all ") }
-            var targets = extraction ?? record.target_object, boxes = record.bbox
+            var targets = record.target_object, boxes = record.bbox
             if targets == nil || boxes == nil {
                 let annotation = imageURL.deletingPathExtension().appendingPathExtension("json")
                 if let data = try? Data(contentsOf: annotation) {
@@ -91,7 +89,7 @@ public enum VStarBenchmark {
             questions.append(Question(
                 id: id, image: imageURL, text: questionText ?? "", options: options, label: record.label,
                 category: category, kind: typeTwo ? .all : .single,
-                targets: targets ?? [], boxes: pixelBoxes))
+                targets: targets ?? [], boxes: pixelBoxes, extractionKey: record.targets))
         }
         return questions
     }

@@ -34,8 +34,8 @@ public struct MethodProbe: EvaluationProbe {
     }
 }
 
-/// FOCUS step 1 alone: do the parsed targets equal the ground-truth target names (and is a type-2
-/// question recognised as one)?
+/// FOCUS step 1 alone: do the parsed targets equal the answer key (the benchmark's extraction key,
+/// else its target names), and is a type-2 question recognised as one?
 public struct TargetExtractionProbe: EvaluationProbe {
     public let name = "extraction"
     public let extractor: TargetExtractor
@@ -44,9 +44,10 @@ public struct TargetExtractionProbe: EvaluationProbe {
 
     public func evaluate(_ question: Question, executor: TaskExecutor, ledger: inout ComputeLedger) throws -> [Outcome] {
         let targets = try extractor.extract(question.text, executor: executor, ledger: &ledger)
-        let expectedAll = question.kind == .all
-        let correct = Set(targets.names) == Set(question.targets) && targets.names.count == question.targets.count
-            && targets.all == expectedAll
+        let key = question.extractionKey.map { TargetExtractor.parse("\(TargetExtractor.answerLead) \($0.joined(separator: " and "))") }
+        let expected = key?.names ?? question.targets
+        let expectedAll = key?.all ?? (question.kind == .all)
+        let correct = Set(targets.names) == Set(expected) && targets.names.count == expected.count && targets.all == expectedAll
         let answer = Answer(raw: targets.raw, letter: nil, scheme: .generatedLetter, views: [], targets: targets.names)
         return [Outcome(answer: answer, correct: correct)]
     }

@@ -69,9 +69,12 @@ public struct Question: Sendable, Codable, Equatable {
     /// method may read them except the oracle).
     public var targets: [String]
     public var boxes: [PixelBox]
+    /// What FOCUS step 1 should answer, as written after "the following objects:" ("star", "all
+    /// triangles"), when the benchmark provides it (focus's synthetic one does).
+    public var extractionKey: [String]?
 
     public init(id: String, image: URL, text: String, options: [String], label: String?, category: String,
-                kind: QuestionKind? = nil, targets: [String] = [], boxes: [PixelBox] = []) {
+                kind: QuestionKind? = nil, targets: [String] = [], boxes: [PixelBox] = [], extractionKey: [String]? = nil) {
         self.id = id
         self.image = image
         self.text = text
@@ -81,6 +84,7 @@ public struct Question: Sendable, Codable, Equatable {
         self.kind = kind
         self.targets = targets
         self.boxes = boxes
+        self.extractionKey = extractionKey
     }
 
     /// Option letters in order: A, B, C, …
