@@ -1,0 +1,486 @@
+#!/usr/bin/env python3
+"""Trains focus-toy: a small LLaVA-1.5 (CLIP ViT + gelu projector + LLaMA decoder) from random init on
+the data of `focus synth-train`, with transformers' own LlavaForConditionalGeneration, on the CPU.
+
+The saved folder is a genuine Hugging Face LLaVA checkpoint (config.json, model.safetensors,
+tokenizer.json, tokenizer_config.json, generation_config.json, processor_config.json in the
+transformers-5 form) that the Swift engine loads through the same code path as llava-1.5-7b-hf.
+
+  P=/work/venv-fixtures/bin/python
+  $P scripts/toy/train.py --data DIR --steps 2800 --minutes 98            # train, then export
+  $P scripts/toy/train.py --data DIR --steps 2800 --minutes 98 --resume   # go on from the last save
+  $P scripts/toy/train.py --data DIR --export-only                         # export the last save
+
+See scripts/toy/README.md for the data contract, the chat format and the recipe.
+"""
+import argparse
+import json
+import math
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import build_tokenizer  # noqa: E402
+
+from transformers import (CLIPImageProcessorPil, CLIPVisionConfig, GenerationConfig,  # noqa: E402
+                          LlamaConfig, LlavaConfig, LlavaForConditionalGeneration, LlavaProcessor,
+                          PreTrainedTokenizerFast)
+from transformers.utils import logging as hf_logging  # noqa: E402
+
+CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
+CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
+IMAGE_TOKEN = "<image>"
+KINDS = ["verification", "existence", "attribute", "spatial", "counting", "extraction"]
+KIND_ALIASES = {"verify": "verification"}
+
+
+# MARK: - Arguments
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description="Train focus-toy (LLaVA-1.5 architecture) on focus synth-train data.")
+    p.add_argument("--data", type=Path, required=True, help="focus synth-train output folder")
+    p.add_argument("--out", type=Path, default=ROOT / "models" / "focus-toy", help="exported checkpoint folder")
+    p.add_argument("--work", type=Path, default=ROOT / "out" / "focus-toy-train",
+                   help="resumable state, tokenizer and log (git-ignored)")
+    p.add_argument("--few-shot", type=Path, default=build_tokenizer.FEW_SHOT,
+                   help="FOCUS step-1 few-shot examples, used as earlier chat turns in extraction samples")
+    p.add_argument("--few-shot-fraction", type=float, default=0.5,
+                   help="fraction of the extraction samples that get the few-shot turns in front")
+    p.add_argument("--seed", type=int, default=0)
+    # Schedule.
+    p.add_argument("--steps", type=int, default=2800, help="optimizer steps of the whole schedule")
+    p.add_argument("--minutes", type=float, default=100.0,
+                   help="wall-clock budget of this invocation; training stops gracefully (save + export)")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--min-lr-ratio", type=float, default=0.05)
+    p.add_argument("--warmup", type=int, default=150)
+    p.add_argument("--weight-decay", type=float, default=0.05)
+    p.add_argument("--clip", type=float, default=1.0)
+    p.add_argument("--threads", type=int, default=2)
+    # Validation, logging, saving.
+    p.add_argument("--val-samples", type=int, default=600, help="held-out samples (whole images held out)")
+    p.add_argument("--eval-every", type=int, default=200, help="steps between validations")
+    p.add_argument("--log-every", type=int, default=20, help="steps between training-loss lines")
+    p.add_argument("--save-minutes", type=float, default=10.0, help="minutes between resumable saves")
+    p.add_argument("--resume", action="store_true", help="continue from WORK/state.pt")
+    p.add_argument("--export-only", action="store_true", help="export WORK/state.pt to --out and exit")
+    p.add_argument("--dtype", choices=["float16", "float32"], default="float16", help="exported weights")
+    # Architecture.
+    p.add_argument("--patch-size", type=int, default=8)
+    p.add_argument("--vision-hidden", type=int, default=128)
+    p.add_argument("--vision-layers", type=int, default=4)
+    p.add_argument("--vision-heads", type=int, default=4)
+    p.add_argument("--vision-mlp", type=int, default=512)
+    p.add_argument("--text-hidden", type=int, default=256)
+    p.add_argument("--text-layers", type=int, default=4)
+    p.add_argument("--text-heads", type=int, default=4)
+    p.add_argument("--text-mlp", type=int, default=688)
+    p.add_argument("--vocab-size", type=int, default=1000, help="tokenizer vocabulary (before <image>, <pad>)")
+    return p.parse_args(argv)
+
+
+def log(msg, file=None):
+    line = f"[{time.strftime('%H:%M:%S')}] {msg}"
+    print(line, flush=True)
+    if file is not None:
+        with open(file, "a", encoding="utf-8") as f:
+            f.write(line + "\n")
+
+
+# MARK: - Data
+
+class Data:
+    """The synth-train folder: images.u8 [M, S, S, 3] (memory-mapped) and samples.jsonl."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        size = self.manifest.get("input_size", self.manifest.get("inputSize"))
+        if not isinstance(size, int) or size <= 0:
+            raise SystemExit(f"{folder}/manifest.json: no positive integer 'input_size'")
+        self.size = size
+        self.samples = build_tokenizer.read_samples(folder)
+        path = folder / "images.u8"
+        pixels = size * size * 3
+        n_bytes = path.stat().st_size if path.exists() else 0
+        if n_bytes % pixels:
+            raise SystemExit(f"{path}: {n_bytes} bytes is not a multiple of {size}x{size}x3")
+        self.images = np.memmap(path, dtype=np.uint8, mode="r", shape=(n_bytes // pixels, size, size, 3)) \
+            if n_bytes else np.zeros((0, size, size, 3), np.uint8)
+        for s in self.samples:
+            s["kind"] = KIND_ALIASES.get(s["kind"], s["kind"])
+            i = s.get("image_index")
+            if i is not None and not 0 <= i < len(self.images):
+                raise SystemExit(f"{folder}/samples.jsonl: sample {s['id']} has image_index {i}, "
+                                 f"but images.u8 holds {len(self.images)} images")
+            if s["kind"] not in KINDS:
+                raise SystemExit(f"{folder}/samples.jsonl: sample {s['id']} has unknown kind {s['kind']!r}")
+            if (i is None) == s["prompt"].startswith(IMAGE_TOKEN):
+                raise SystemExit(f"{folder}/samples.jsonl: sample {s['id']}: image_index and '<image>' disagree")
+
+    def pixel_values(self, indices) -> torch.Tensor:
+        """CLIP pixel values [n, 3, S, S] exactly as CLIPImageProcessor computes them on an image that
+        needs no resize or crop: rescale by 1/255, then (x - mean) / std."""
+        x = torch.from_numpy(np.ascontiguousarray(self.images[np.asarray(indices)])).permute(0, 3, 1, 2).float()
+        return ((x / 255.0) - torch.tensor(CLIP_MEAN).view(1, 3, 1, 1)) / torch.tensor(CLIP_STD).view(1, 3, 1, 1)
+
+
+def split(data: Data, val_samples: int, seed: int):
+    """Held-out samples: whole images (all questions about them) and text-only samples, drawn at random."""
+    groups = {}
+    for k, s in enumerate(data.samples):
+        key = ("i", s["image_index"]) if s["image_index"] is not None else ("t", s["id"])
+        groups.setdefault(key, []).append(k)
+    keys = sorted(groups)
+    order = np.random.default_rng(seed + 17).permutation(len(keys))
+    val = []
+    for g in order:
+        if len(val) >= val_samples:
+            break
+        val.extend(groups[keys[g]])
+    val_set = set(val)
+    train = [k for k in range(len(data.samples)) if k not in val_set]
+    return train, sorted(val)
+
+
+def few_shot_history(examples) -> str:
+    """The few-shot turns of FOCUS step 1, as earlier LLaVA-1.5 chat turns (ChatTemplate.prompt's history)."""
+    return "".join(f"USER: Question: {ex['question']}\n{build_tokenizer.EXTRACTION_INSTRUCTION} ASSISTANT: "
+                   f"{ex['answer']}</s>" for ex in examples)
+
+
+def encode_all(data: Data, tokenizer, image_tokens: int, examples, fraction: float, seed: int):
+    """Token ids of every sample in the LLaVA-1.5 chat format, <image> expanded as LlavaProcessor does,
+    and the number of prompt tokens (the loss covers the answer and </s>)."""
+    with_few_shot = np.random.default_rng(seed + 29).random(len(data.samples)) < fraction
+    history = few_shot_history(examples)
+    prompts, fulls = [], []
+    for k, s in enumerate(data.samples):
+        prefix = history if s["kind"] == "extraction" and with_few_shot[k] else ""
+        prompt = f"{prefix}USER: {s['prompt']} ASSISTANT:"
+        prompt = prompt.replace(IMAGE_TOKEN, IMAGE_TOKEN * image_tokens)
+        prompts.append(prompt)
+        fulls.append(f"{prompt} {s['answer']}</s>")
+    p_ids = tokenizer(prompts)["input_ids"]
+    f_ids = tokenizer(fulls)["input_ids"]
+    encoded = []
+    for k, (p, f) in enumerate(zip(p_ids, f_ids)):
+        if f[:len(p)] != p or len(f) <= len(p):
+            raise SystemExit(f"sample {data.samples[k]['id']}: the prompt's tokens are not a prefix of "
+                             f"prompt + answer; cannot place the loss")
+        encoded.append((np.asarray(f, dtype=np.int64), len(p)))
+    return encoded, with_few_shot
+
+
+def collate(data: Data, encoded, indices, pad_id: int):
+    seqs = [encoded[k] for k in indices]
+    length = max(len(ids) for ids, _ in seqs)
+    input_ids = torch.full((len(seqs), length), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(seqs), length), dtype=torch.long)
+    rows, cols, sample_of = [], [], []
+    for b, (ids, n_prompt) in enumerate(seqs):
+        input_ids[b, :len(ids)] = torch.from_numpy(ids)
+        mask[b, :len(ids)] = 1
+        for t in range(n_prompt, len(ids)):
+            rows.append(b)
+            cols.append(t)
+            sample_of.append(b)
+    image_indices = [data.samples[k]["image_index"] for k in indices if data.samples[k]["image_index"] is not None]
+    pixel_values = data.pixel_values(image_indices) if image_indices else None
+    rows, cols = torch.tensor(rows), torch.tensor(cols)
+    return dict(input_ids=input_ids, attention_mask=mask, pixel_values=pixel_values,
+                rows=rows, cols=cols, targets=input_ids[rows, cols], sample_of=torch.tensor(sample_of),
+                n=len(seqs))
+
+
+def answer_logits(model, batch):
+    """Logits at the positions that predict each answer token (the lm_head runs only there)."""
+    out = model.model(input_ids=batch["input_ids"], pixel_values=batch["pixel_values"],
+                      attention_mask=batch["attention_mask"], use_cache=False)
+    hidden = out.last_hidden_state[batch["rows"], batch["cols"] - 1]
+    return model.lm_head(hidden)
+
+
+def batch_loss(model, batch):
+    """Cross-entropy on the answer tokens and </s>: the mean over each sample's tokens, then over samples."""
+    logits = answer_logits(model, batch)
+    token_loss = F.cross_entropy(logits.float(), batch["targets"], reduction="none")
+    n = batch["n"]
+    per_sample = torch.zeros(n).index_add_(0, batch["sample_of"], token_loss)
+    counts = torch.zeros(n).index_add_(0, batch["sample_of"], torch.ones_like(token_loss))
+    return (per_sample / counts).mean(), logits
+
+
+# MARK: - Model
+
+def make_model(args, tokenizer, image_size: int) -> LlavaForConditionalGeneration:
+    vocab = ((len(tokenizer) + 63) // 64) * 64  # padded, like llava-1.5's 32064
+    grid = image_size // args.patch_size
+    config = LlavaConfig(
+        vision_config=CLIPVisionConfig(hidden_size=args.vision_hidden, intermediate_size=args.vision_mlp,
+                                       num_hidden_layers=args.vision_layers,
+                                       num_attention_heads=args.vision_heads, image_size=image_size,
+                                       patch_size=args.patch_size, hidden_act="quick_gelu"),
+        text_config=LlamaConfig(vocab_size=vocab, hidden_size=args.text_hidden, intermediate_size=args.text_mlp,
+                                num_hidden_layers=args.text_layers, num_attention_heads=args.text_heads,
+                                num_key_value_heads=args.text_heads, max_position_embeddings=512,
+                                rms_norm_eps=1e-5, tie_word_embeddings=False,
+                                bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+                                pad_token_id=tokenizer.pad_token_id),
+        image_token_index=tokenizer.convert_tokens_to_ids(IMAGE_TOKEN),
+        image_seq_length=grid * grid,
+        vision_feature_layer=-2, vision_feature_select_strategy="default",
+        projector_hidden_act="gelu", multimodal_projector_bias=True, tie_word_embeddings=False)
+    torch.manual_seed(args.seed)
+    model = LlavaForConditionalGeneration(config)
+    model.generation_config = GenerationConfig(bos_token_id=tokenizer.bos_token_id,
+                                               eos_token_id=tokenizer.eos_token_id,
+                                               pad_token_id=tokenizer.pad_token_id)
+    return model
+
+
+def make_processor(tokenizer, image_size: int, patch_size: int) -> LlavaProcessor:
+    """The transformers-5 processor (CLIPImageProcessorPil + LlavaProcessor), as make_model_fixtures.py."""
+    image_processor = CLIPImageProcessorPil(
+        do_resize=True, size={"shortest_edge": image_size}, resample=3, do_center_crop=True,
+        crop_size={"height": image_size, "width": image_size}, do_rescale=True, rescale_factor=1 / 255,
+        do_normalize=True, image_mean=CLIP_MEAN, image_std=CLIP_STD, do_convert_rgb=True)
+    return LlavaProcessor(image_processor=image_processor, tokenizer=tokenizer, patch_size=patch_size,
+                          vision_feature_select_strategy="default", num_additional_image_tokens=1,
+                          image_token=IMAGE_TOKEN)
+
+
+def make_optimizer(model, args):
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2 and "embed" not in n]
+    no_decay = [p for n, p in model.named_parameters() if not (p.dim() >= 2 and "embed" not in n)]
+    return torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
+                              {"params": no_decay, "weight_decay": 0.0}],
+                             lr=args.lr, betas=(0.9, 0.98), eps=1e-8)
+
+
+def lr_at(step: int, args) -> float:
+    """Linear warmup, then cosine decay to min_lr_ratio at --steps."""
+    if step < args.warmup:
+        return args.lr * (step + 1) / args.warmup
+    progress = min(1.0, (step - args.warmup) / max(1, args.steps - args.warmup))
+    return args.lr * (args.min_lr_ratio + (1 - args.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def batch_indices(train, step: int, batch_size: int, seed: int):
+    """The samples of optimizer step `step`: a fresh seeded permutation per epoch (resumable)."""
+    per_epoch = len(train) // batch_size
+    epoch, pos = divmod(step, per_epoch)
+    order = np.random.default_rng(seed * 1000 + epoch).permutation(len(train))
+    return [train[i] for i in order[pos * batch_size:(pos + 1) * batch_size]], epoch
+
+
+# MARK: - Validation
+
+@torch.no_grad()
+def evaluate(model, data, encoded, val, pad_id, batch_size=48):
+    """Per kind: loss, first-token accuracy (the greedy first answer token, e.g. the letter or Yes/No)
+    and exact match (every answer token and </s> is the argmax given the previous ones, which is exactly
+    'greedy decoding reproduces the answer and stops')."""
+    model.eval()
+    stats = {k: [0, 0, 0, 0.0] for k in KINDS}  # n, first ok, exact ok, loss sum
+    for start in range(0, len(val), batch_size):
+        idx = val[start:start + batch_size]
+        batch = collate(data, encoded, idx, pad_id)
+        logits = answer_logits(model, batch)
+        token_loss = F.cross_entropy(logits.float(), batch["targets"], reduction="none")
+        correct = logits.argmax(-1) == batch["targets"]
+        for b, k in enumerate(idx):
+            sel = batch["sample_of"] == b
+            kind = data.samples[k]["kind"]
+            s = stats[kind]
+            s[0] += 1
+            s[1] += int(correct[sel][0])
+            s[2] += int(correct[sel].all())
+            s[3] += float(token_loss[sel].mean())
+    model.train()
+    return {k: dict(n=v[0], first=v[1] / v[0], exact=v[2] / v[0], loss=v[3] / v[0]) for k, v in stats.items() if v[0]}
+
+
+def format_eval(stats) -> str:
+    parts = []
+    for kind, s in stats.items():
+        acc = s["exact"] if kind == "extraction" else s["first"]
+        parts.append(f"{kind} {acc * 100:.1f}% (n={s['n']}, loss {s['loss']:.3f})")
+    total = sum(s["n"] for s in stats.values())
+    mean_loss = sum(s["loss"] * s["n"] for s in stats.values()) / total
+    return f"val loss {mean_loss:.4f} | " + " | ".join(parts)
+
+
+# MARK: - Saving
+
+def save_state(path: Path, model, optimizer, step: int, elapsed: float, args):
+    tmp = path.with_suffix(".tmp")
+    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
+                "elapsed": elapsed, "args": {k: str(v) for k, v in vars(args).items()}}, tmp)
+    os.replace(tmp, path)
+
+
+def export(model, tokenizer_dir: Path, out: Path, image_size: int, patch_size: int, dtype: str):
+    """save_pretrained (weights in `dtype`), tokenizer files, generation and processor configs."""
+    torch_dtype = getattr(torch, dtype)
+    tokenizer = PreTrainedTokenizerFast.from_pretrained(str(tokenizer_dir))
+    out.mkdir(parents=True, exist_ok=True)
+    for name in ("config.json", "generation_config.json", "model.safetensors", "model.safetensors.index.json",
+                 "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "processor_config.json",
+                 "preprocessor_config.json"):
+        if (out / name).exists():
+            (out / name).unlink()
+    with tempfile.TemporaryDirectory() as tmp:
+        model.save_pretrained(tmp, state_dict={k: v.to(torch_dtype) for k, v in model.state_dict().items()})
+        for f in ("config.json", "generation_config.json", "model.safetensors"):
+            shutil.copy(Path(tmp) / f, out / f)
+            os.chmod(out / f, 0o644)
+    config = json.loads((out / "config.json").read_text())
+    config["dtype"] = dtype
+    (out / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+    for f in ("tokenizer.json", "tokenizer_config.json"):
+        shutil.copy(tokenizer_dir / f, out / f)
+    with tempfile.TemporaryDirectory() as tmp:
+        make_processor(tokenizer, image_size, patch_size).save_pretrained(tmp)
+        shutil.copy(Path(tmp) / "processor_config.json", out / "processor_config.json")
+    size = (out / "model.safetensors").stat().st_size
+    if size > 25 * 1024 * 1024:
+        print(f"warning: {out}/model.safetensors is {size / 2**20:.1f} MiB, over the 25 MB budget", flush=True)
+    return size
+
+
+# MARK: - Main
+
+def check_processor_tokens(data, tokenizer, encoded, val, image_tokens, patch_size, with_few_shot):
+    """The ids of a few prompts equal what LlavaProcessor produces for them (image samples)."""
+    processor = make_processor(tokenizer, data.size, patch_size)
+    checked = 0
+    for k in val:
+        s = data.samples[k]
+        if s["image_index"] is None:
+            continue
+        from PIL import Image
+        image = Image.fromarray(np.asarray(data.images[s["image_index"]]))
+        inputs = processor(images=image, text=f"USER: {s['prompt']} ASSISTANT:", return_tensors="pt")
+        ids, n_prompt = encoded[k]
+        if inputs["input_ids"][0].tolist() != ids[:n_prompt].tolist():
+            raise SystemExit(f"sample {s['id']}: our prompt ids differ from LlavaProcessor's")
+        if not torch.allclose(inputs["pixel_values"], data.pixel_values([s["image_index"]]), atol=1e-5):
+            raise SystemExit(f"sample {s['id']}: our pixel values differ from LlavaProcessor's")
+        checked += 1
+        if checked == 3:
+            break
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    hf_logging.set_verbosity_error()
+    args.work.mkdir(parents=True, exist_ok=True)
+    log_file = args.work / "train.log"
+    state_path = args.work / "state.pt"
+    tokenizer_dir = args.work / "tokenizer"
+
+    data = Data(args.data)
+    if data.size % args.patch_size:
+        raise SystemExit(f"input size {data.size} is not a multiple of the patch size {args.patch_size}")
+    image_tokens = (data.size // args.patch_size) ** 2
+    examples = json.loads(args.few_shot.read_text(encoding="utf-8"))
+    train, val = split(data, args.val_samples, args.seed)
+    if (args.resume or args.export_only) and not state_path.exists():
+        raise SystemExit(f"{state_path}: no saved state to resume or export")
+    if not (args.resume or args.export_only):
+        if log_file.exists():
+            log_file.unlink()
+        # The tokenizer is trained on the training split only (the held-out texts are not seen).
+        build_tokenizer.build([data.samples[k] for k in train], examples, tokenizer_dir, args.vocab_size)
+    tokenizer = PreTrainedTokenizerFast.from_pretrained(str(tokenizer_dir))
+    model = make_model(args, tokenizer, data.size)
+    optimizer = make_optimizer(model, args)
+    step, elapsed_before = 0, 0.0
+    if args.resume or args.export_only:
+        state = torch.load(state_path, weights_only=False)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        step, elapsed_before = state["step"], state["elapsed"]
+    if args.export_only:
+        size = export(model, tokenizer_dir, args.out, data.size, args.patch_size, args.dtype)
+        log(f"exported step {step} to {args.out} ({size / 2**20:.1f} MiB)", log_file)
+        return
+
+    counts = {k: sum(1 for i in train if data.samples[i]["kind"] == k) for k in KINDS}
+    n_params = sum(p.numel() for p in model.parameters())
+    log(f"data {args.data}: {len(data.samples)} samples, {len(data.images)} images of {data.size}px; "
+        f"train {len(train)}, val {len(val)}; train kinds {counts}", log_file)
+    log(f"model: {n_params / 1e6:.2f}M parameters, vocabulary {len(tokenizer)} (padded "
+        f"{model.config.text_config.vocab_size}), {image_tokens} image tokens; "
+        f"{'resuming at step ' + str(step) if args.resume else 'from random init, seed ' + str(args.seed)}",
+        log_file)
+    encoded, with_few_shot = encode_all(data, tokenizer, image_tokens, examples, args.few_shot_fraction, args.seed)
+    check_processor_tokens(data, tokenizer, encoded, val, image_tokens, args.patch_size, with_few_shot)
+    lengths = [len(ids) for ids, _ in encoded]
+    log(f"sequence length: mean {np.mean(lengths):.0f}, max {max(lengths)}; "
+        f"{int(with_few_shot[[s['kind'] == 'extraction' for s in data.samples]].sum())} extraction samples "
+        f"with the few-shot turns; {len(train) // args.batch_size} steps per epoch", log_file)
+    if max(lengths) > model.config.text_config.max_position_embeddings:
+        raise SystemExit(f"a sample has {max(lengths)} tokens, over max_position_embeddings")
+
+    model.train()
+    start = time.time()
+    last_save = start
+    done_reason = "steps done"
+    window_loss, window_n, window_start = 0.0, 0, time.time()
+    while step < args.steps:
+        if (time.time() - start) / 60 >= args.minutes:
+            done_reason = f"time budget of {args.minutes:g} min reached"
+            break
+        idx, epoch = batch_indices(train, step, args.batch_size, args.seed)
+        batch = collate(data, encoded, idx, tokenizer.pad_token_id)
+        lr = lr_at(step, args)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        loss, _ = batch_loss(model, batch)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
+        optimizer.step()
+        step += 1
+        window_loss += loss.item()
+        window_n += 1
+        if step % args.log_every == 0:
+            dt = time.time() - window_start
+            log(f"step {step}/{args.steps} epoch {epoch} loss {window_loss / window_n:.4f} lr {lr:.2e} "
+                f"grad {float(grad_norm):.2f} | {dt / window_n:.2f} s/step, "
+                f"{window_n * args.batch_size / dt:.1f} samples/s | {(time.time() - start) / 60:.1f} min",
+                log_file)
+            window_loss, window_n, window_start = 0.0, 0, time.time()
+        if step % args.eval_every == 0 or step == args.steps:
+            t0 = time.time()
+            log(f"step {step}: " + format_eval(evaluate(model, data, encoded, val, tokenizer.pad_token_id))
+                + f" ({time.time() - t0:.0f} s)", log_file)
+            window_start += time.time() - t0
+        if (time.time() - last_save) / 60 >= args.save_minutes:
+            save_state(state_path, model, optimizer, step, elapsed_before + time.time() - start, args)
+            last_save = time.time()
+    save_state(state_path, model, optimizer, step, elapsed_before + time.time() - start, args)
+    if step % args.eval_every and step != args.steps:
+        log(f"step {step}: " + format_eval(evaluate(model, data, encoded, val, tokenizer.pad_token_id)), log_file)
+    size = export(model, tokenizer_dir, args.out, data.size, args.patch_size, args.dtype)
+    log(f"{done_reason} at step {step}, {(elapsed_before + time.time() - start) / 60:.1f} min in all; "
+        f"exported to {args.out} ({size / 2**20:.1f} MiB, {args.dtype})", log_file)
+
+
+if __name__ == "__main__":
+    main()
