@@ -135,7 +135,10 @@ struct SynthTrain: ParsableCommand {
     var mix: String?
 
     @Option(name: .long, help: "An object is visible when its longest side is at least this many pixels after resizing.")
-    var minApparentSize = 4.0
+    var minApparentSize = 8.0
+
+    @Option(name: .long, help: "Side (input pixels) of the cells of labels.u8, the per-patch labels for the vision tower's auxiliary loss; must divide --input-size.")
+    var labelCell = 8
 
     @Option(name: .long, help: "…and at least this share of its box is inside the view.")
     var minVisibleFraction = 0.7
@@ -159,6 +162,7 @@ struct SynthTrain: ParsableCommand {
             c.minApparentSize = minApparentSize
             c.minVisibleFraction = minVisibleFraction
             c.pluralVerification = pluralVerification
+            c.labelCell = labelCell
             try c.validate()
             return c
         } catch let error as SynthError {

@@ -14,6 +14,8 @@ final class TrainingSetTests: SynthTestCase {
         c.count = count
         c.seed = seed
         c.maxDistractors = 20
+        // The default 8 px is for a 96 px input; a third of it for these 32 px views.
+        c.minApparentSize = 3
         return c
     }
 
@@ -46,12 +48,39 @@ final class TrainingSetTests: SynthTestCase {
             }
         }
         XCTAssertEqual(nextImage, summary.images)
+        let labels = try Data(contentsOf: out.appendingPathComponent("labels.u8"))
+        XCTAssertEqual(labels.count, summary.images * 4 * 4 * 2)
         let manifest = try jsonObject(out.appendingPathComponent("manifest.json"))
+        XCTAssertEqual(manifest["label_cell"] as? Int, 8)
+        XCTAssertEqual((manifest["shapes"] as? [String])?.count, ObjectShape.allCases.count)
         XCTAssertEqual(manifest["input_size"] as? Int, 32)
         XCTAssertEqual(manifest["count"] as? Int, 160)
         XCTAssertEqual(manifest["images"] as? Int, summary.images)
         XCTAssertEqual((manifest["kinds"] as? [String: Int])?.values.reduce(0, +), 160)
         XCTAssertEqual((manifest["preprocessing"] as? [String: Any])?["pad_to_square"] as? [Int], [122, 116, 104])
+    }
+
+    /// The per-patch labels of a hand-made scene, worked out on paper: the whole 512x384 scene is
+    /// padded to 512x512 (64 rows above), shown at 32 px (1/16), in 8-px cells.
+    func testCellLabelsOfAHandMadeScene() throws {
+        let set = try TrainingSet(config: config())
+        var scene = set.scene(0)
+        scene.objects = [
+            // 16 px apparent, fills cells (0,0) (0,1) (1,0) (1,1).
+            SceneObject(shape: .star, color: .red, fill: (220, 35, 35), box: SceneBox(x: 0, y: 0, width: 256, height: 192)),
+            // 2 px apparent: too small to name, its cells are ignored.
+            SceneObject(shape: .circle, color: .green, fill: (40, 165, 60), box: SceneBox(x: 400, y: 300, width: 32, height: 32)),
+            // 8 px apparent (the minimum), holds the centre of cell (0,2) only.
+            SceneObject(shape: .square, color: .blue, fill: (35, 75, 220), box: SceneBox(x: 300, y: 0, width: 128, height: 128)),
+        ]
+        let labels = set.cellLabels(scene, view: scene.bounds)
+        let shapes = stride(from: 0, to: labels.count, by: 2).map { labels[$0] }
+        let colors = stride(from: 1, to: labels.count, by: 2).map { labels[$0] }
+        XCTAssertEqual(shapes, [4, 4, 2, 0, 4, 4, 0, 0, 0, 0, 0, 255, 0, 0, 0, 255])
+        XCTAssertEqual(colors, [1, 1, 6, 0, 1, 1, 0, 0, 0, 0, 0, 255, 0, 0, 0, 255])
+        // A view of the star's corner alone: the star is cut off (under 70 % inside), so ignored.
+        let corner = set.cellLabels(scene, view: SceneBox(x: 0, y: 0, width: 128, height: 128))
+        XCTAssertEqual(Set(corner), [255])
     }
 
     func testSameBytesForAnyWorkerCountAndDifferentForAnotherSeed() throws {
@@ -130,7 +159,7 @@ final class TrainingSetTests: SynthTestCase {
             func touching(_ shape: ObjectShape) -> [SceneObject] { scene.objects(of: shape).filter { $0.box.intersects(view) } }
             func visible(_ o: SceneObject) -> Bool {
                 Double(o.box.intersection(view)?.area ?? 0) >= 0.7 * Double(o.box.area)
-                    && Double(o.box.longestSide) * scale >= 4
+                    && Double(o.box.longestSide) * scale >= c.minApparentSize
             }
             if s.kind == .verification {
                 let shape = try XCTUnwrap(s.shape)
@@ -239,6 +268,9 @@ final class TrainingSetTests: SynthTestCase {
         c = config()
         c.count = 0
         expectSynthError(.badArgument, ["--count"]) { try c.validate() }
+        c = config()
+        c.labelCell = 5
+        expectSynthError(.badArgument, ["--label-cell", "32"]) { try c.validate() }
 
         let root = temporaryDirectory()
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)

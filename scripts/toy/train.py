@@ -88,6 +88,13 @@ def parse_args(argv=None):
     p.add_argument("--text-heads", type=int, default=4)
     p.add_argument("--text-mlp", type=int, default=688)
     p.add_argument("--vocab-size", type=int, default=1000, help="tokenizer vocabulary (before <image>, <pad>)")
+    # Auxiliary per-patch supervision (labels.u8 of focus synth-train).
+    p.add_argument("--vision-minutes", type=float, default=12.0,
+                   help="stage 1: minutes of vision-only pretraining on the per-patch labels (0: none)")
+    p.add_argument("--vision-batch-size", type=int, default=64)
+    p.add_argument("--vision-lr", type=float, default=2e-3)
+    p.add_argument("--aux-weight", type=float, default=0.3,
+                   help="stage 2: weight of the per-patch loss beside the answer loss")
     return p.parse_args(argv)
 
 
@@ -119,6 +126,13 @@ class Data:
             raise SystemExit(f"{path}: {n_bytes} bytes is not a multiple of {size}x{size}x3")
         self.images = np.memmap(path, dtype=np.uint8, mode="r", shape=(n_bytes // pixels, size, size, 3)) \
             if n_bytes else np.zeros((0, size, size, 3), np.uint8)
+        self.labels = None
+        cell = self.manifest.get("label_cell")
+        if cell and (folder / "labels.u8").exists():
+            grid = size // cell
+            self.labels = np.memmap(folder / "labels.u8", dtype=np.uint8, mode="r",
+                                    shape=(len(self.images), grid, grid, 2))
+            self.label_classes = (len(self.manifest["shapes"]) + 1, len(self.manifest["colors"]) + 1)
         for s in self.samples:
             s["kind"] = KIND_ALIASES.get(s["kind"], s["kind"])
             i = s.get("image_index")
@@ -129,6 +143,11 @@ class Data:
                 raise SystemExit(f"{folder}/samples.jsonl: sample {s['id']} has unknown kind {s['kind']!r}")
             if (i is None) == s["prompt"].startswith(IMAGE_TOKEN):
                 raise SystemExit(f"{folder}/samples.jsonl: sample {s['id']}: image_index and '<image>' disagree")
+
+    def cell_labels(self, indices) -> torch.Tensor:
+        """[n, grid * grid, 2] int64: (shape + 1, colour + 1) per patch, 0 background, 255 ignored."""
+        x = np.ascontiguousarray(self.labels[np.asarray(indices)])
+        return torch.from_numpy(x.reshape(len(indices), -1, 2).astype(np.int64))
 
     def pixel_values(self, indices) -> torch.Tensor:
         """CLIP pixel values [n, 3, S, S] exactly as CLIPImageProcessor computes them on an image that
@@ -200,27 +219,81 @@ def collate(data: Data, encoded, indices, pad_id: int):
     image_indices = [data.samples[k]["image_index"] for k in indices if data.samples[k]["image_index"] is not None]
     pixel_values = data.pixel_values(image_indices) if image_indices else None
     rows, cols = torch.tensor(rows), torch.tensor(cols)
-    return dict(input_ids=input_ids, attention_mask=mask, pixel_values=pixel_values,
+    cell_labels = data.cell_labels(image_indices) if image_indices and data.labels is not None else None
+    return dict(input_ids=input_ids, attention_mask=mask, pixel_values=pixel_values, cell_labels=cell_labels,
                 rows=rows, cols=cols, targets=input_ids[rows, cols], sample_of=torch.tensor(sample_of),
                 n=len(seqs))
 
 
-def answer_logits(model, batch):
-    """Logits at the positions that predict each answer token (the lm_head runs only there)."""
+def answer_logits(model, batch, with_features=False):
+    """Logits at the positions that predict each answer token (the lm_head runs only there), and the
+    projected image features [images, patches, hidden] when asked."""
     out = model.model(input_ids=batch["input_ids"], pixel_values=batch["pixel_values"],
                       attention_mask=batch["attention_mask"], use_cache=False)
     hidden = out.last_hidden_state[batch["rows"], batch["cols"] - 1]
-    return model.lm_head(hidden)
+    logits = model.lm_head(hidden)
+    if not with_features:
+        return logits
+    features = None
+    if out.image_outputs is not None:
+        features = torch.stack(list(out.image_outputs.pooler_output))
+    return logits, features
 
 
-def batch_loss(model, batch):
-    """Cross-entropy on the answer tokens and </s>: the mean over each sample's tokens, then over samples."""
-    logits = answer_logits(model, batch)
+class CellHeads(torch.nn.Module):
+    """Auxiliary linear read-outs of the projected patch features (what the decoder sees): the shape
+    and the colour under each patch. Dense labels teach a from-scratch ViT in minutes what a one-bit
+    Yes/No answer teaches in hours; the heads are not part of the exported checkpoint."""
+
+    def __init__(self, hidden, classes):
+        super().__init__()
+        self.shape = torch.nn.Linear(hidden, classes[0])
+        self.color = torch.nn.Linear(hidden, classes[1])
+
+    @staticmethod
+    def balanced(logits, labels):
+        """Half the weight on object cells, half on background: objects cover about a tenth of the
+        cells, and an unweighted loss lets the tower settle for "background" everywhere."""
+        ce = F.cross_entropy(logits.flatten(0, 1), labels.flatten(), ignore_index=255, reduction="none")
+        labels = labels.flatten()
+        obj, bg = (labels > 0) & (labels != 255), labels == 0
+        parts = [ce[m].mean() for m in (obj, bg) if m.any()]
+        return sum(parts) / len(parts)
+
+    def loss(self, features, labels):
+        """Mean cross-entropy of both read-outs (ignored cells skipped), and per-patch accuracies on
+        object cells."""
+        shape_logits, color_logits = self.shape(features), self.color(features)
+        ls = self.balanced(shape_logits, labels[..., 0])
+        lc = self.balanced(color_logits, labels[..., 1])
+        with torch.no_grad():
+            obj = (labels[..., 0] > 0) & (labels[..., 0] != 255)
+            n = max(1, int(obj.sum()))
+            acc_s = float((shape_logits.argmax(-1) == labels[..., 0])[obj].sum()) / n
+            acc_c = float((color_logits.argmax(-1) == labels[..., 1])[obj].sum()) / n
+        # Colour is learnt in a few hundred steps; shape is the hard part, so it gets most of the weight.
+        return 0.75 * ls + 0.25 * lc, acc_s, acc_c
+
+
+def image_features(model, pixel_values):
+    out = model.model.get_image_features(pixel_values=pixel_values, vision_feature_layer=-2,
+                                         vision_feature_select_strategy="default")
+    return torch.stack(list(out.pooler_output))
+
+
+def batch_loss(model, batch, heads=None, aux_weight=0.0):
+    """Cross-entropy on the answer tokens and </s>: the mean over each sample's tokens, then over
+    samples; plus aux_weight times the per-patch loss when heads are given."""
+    logits, features = answer_logits(model, batch, with_features=True)
     token_loss = F.cross_entropy(logits.float(), batch["targets"], reduction="none")
     n = batch["n"]
     per_sample = torch.zeros(n).index_add_(0, batch["sample_of"], token_loss)
     counts = torch.zeros(n).index_add_(0, batch["sample_of"], torch.ones_like(token_loss))
-    return (per_sample / counts).mean(), logits
+    loss = (per_sample / counts).mean()
+    if heads is not None and features is not None and batch["cell_labels"] is not None and aux_weight > 0:
+        aux, _, _ = heads.loss(features, batch["cell_labels"])
+        loss = loss + aux_weight * aux
+    return loss, logits
 
 
 # MARK: - Model
@@ -245,10 +318,54 @@ def make_model(args, tokenizer, image_size: int) -> LlavaForConditionalGeneratio
         projector_hidden_act="gelu", multimodal_projector_bias=True, tie_word_embeddings=False)
     torch.manual_seed(args.seed)
     model = LlavaForConditionalGeneration(config)
+    init_positions(model.model.vision_tower.embeddings.position_embedding.weight, grid)
     model.generation_config = GenerationConfig(bos_token_id=tokenizer.bos_token_id,
                                                eos_token_id=tokenizer.eos_token_id,
                                                pad_token_id=tokenizer.pad_token_id)
     return model
+
+
+@torch.no_grad()
+def init_positions(weight, grid: int):
+    """2-D sine-cosine start values for the ViT's learned position embeddings (as MAE fixes them): with
+    them, attention to neighbouring patches is easy from the first step, and a from-scratch tower
+    starts combining an object's patches long before random embeddings would let it."""
+    dim = weight.shape[1]
+    quarter = dim // 4
+    omega = 1.0 / (10000 ** (torch.arange(quarter, dtype=torch.float32) / quarter))
+    ys, xs = torch.meshgrid(torch.arange(grid, dtype=torch.float32), torch.arange(grid, dtype=torch.float32),
+                            indexing="ij")
+    def embed(pos):
+        out = pos.flatten()[:, None] * omega[None]
+        return torch.cat([out.sin(), out.cos()], dim=1)
+    table = torch.cat([embed(ys), embed(xs)], dim=1)  # [grid * grid, 4 * quarter]
+    weight.zero_()
+    weight[1:, :table.shape[1]] = table * 0.5  # row 0 is the class token's position
+    weight[0].normal_(0, 0.02)
+
+
+@torch.no_grad()
+def init_patch_embedding(model, data: "Data", patch: int, count: int = 2000, seed: int = 0):
+    """PCA-whitened start values for the patch embedding (the stride-`patch` convolution): the
+    leading components of the training patches, each scaled to unit variance. Raw pixels are dominated
+    by colour; whitened, the edge and corner patterns that tell a star from a hexagon are as loud as
+    colour from the first step, and a from-scratch tower learns shapes far sooner."""
+    conv = model.model.vision_tower.embeddings.patch_embedding
+    out_dim = conv.weight.shape[0]
+    rng = np.random.default_rng(seed + 3)
+    idx = np.sort(rng.choice(len(data.images), size=min(count, len(data.images)), replace=False))
+    x = data.pixel_values(idx)  # [n, 3, S, S]
+    n, c, size, _ = x.shape
+    g = size // patch
+    patches = x.reshape(n, c, g, patch, g, patch).permute(0, 2, 4, 1, 3, 5).reshape(-1, c * patch * patch)
+    patches = patches - patches.mean(0, keepdim=True)
+    cov = patches.T @ patches / len(patches)
+    eigenvalues, vectors = torch.linalg.eigh(cov)  # ascending
+    k = min(out_dim, vectors.shape[1])
+    top = vectors[:, -k:].flip(1) / (eigenvalues[-k:].flip(0) + 1e-3).sqrt()
+    weight = torch.zeros(out_dim, c * patch * patch)
+    weight[:k] = top.T
+    conv.weight.copy_(weight.reshape(out_dim, c, patch, patch) * 0.5)
 
 
 def make_processor(tokenizer, image_size: int, patch_size: int) -> LlavaProcessor:
@@ -262,12 +379,56 @@ def make_processor(tokenizer, image_size: int, patch_size: int) -> LlavaProcesso
                           image_token=IMAGE_TOKEN)
 
 
-def make_optimizer(model, args):
-    decay = [p for n, p in model.named_parameters() if p.dim() >= 2 and "embed" not in n]
-    no_decay = [p for n, p in model.named_parameters() if not (p.dim() >= 2 and "embed" not in n)]
+def make_optimizer(modules, args, lr=None):
+    named = [(n, p) for m in modules for n, p in m.named_parameters()]
+    decay = [p for n, p in named if p.dim() >= 2 and "embed" not in n]
+    no_decay = [p for n, p in named if not (p.dim() >= 2 and "embed" not in n)]
     return torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
                               {"params": no_decay, "weight_decay": 0.0}],
-                             lr=args.lr, betas=(0.9, 0.98), eps=1e-8)
+                             lr=lr or args.lr, betas=(0.9, 0.98), eps=1e-8)
+
+
+def pretrain_vision(model, heads, data, train_images, val_images, args, log_file):
+    """Stage 1: the vision tower and projector learn the per-patch labels alone (no decoder), for
+    --vision-minutes: warmup, then cosine decay over the time budget."""
+    modules = [model.model.vision_tower, model.model.multi_modal_projector, heads]
+    optimizer = make_optimizer(modules, args, lr=args.vision_lr)
+    params = [p for m in modules for p in m.parameters()]
+    rng = np.random.default_rng(args.seed + 5)
+    start, step = time.time(), 0
+    budget = args.vision_minutes * 60
+    window = [0.0, 0.0, 0.0, 0]
+    while time.time() - start < budget:
+        frac = (time.time() - start) / budget
+        lr = args.vision_lr * min(1.0, (step + 1) / 50) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        idx = sorted(rng.choice(train_images, size=args.vision_batch_size, replace=False).tolist())
+        loss, acc_s, acc_c = heads.loss(image_features(model, data.pixel_values(idx)), data.cell_labels(idx))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, args.clip)
+        optimizer.step()
+        step += 1
+        window = [window[0] + loss.item(), window[1] + acc_s, window[2] + acc_c, window[3] + 1]
+        if step % args.log_every == 0:
+            n = window[3]
+            log(f"vision step {step}: cell loss {window[0] / n:.4f}, object cells: shape {window[1] / n * 100:.1f}%, "
+                f"colour {window[2] / n * 100:.1f}% | lr {lr:.2e} | {(time.time() - start) / 60:.1f} min", log_file)
+            window = [0.0, 0.0, 0.0, 0]
+    log(f"vision pretraining: {step} steps; held-out " + cell_eval(model, heads, data, val_images), log_file)
+
+
+@torch.no_grad()
+def cell_eval(model, heads, data, images, batch_size=128):
+    accs = []
+    for start in range(0, len(images), batch_size):
+        idx = images[start:start + batch_size]
+        _, acc_s, acc_c = heads.loss(image_features(model, data.pixel_values(idx)), data.cell_labels(idx))
+        accs.append((len(idx), acc_s, acc_c))
+    n = sum(a[0] for a in accs)
+    return (f"object cells: shape {sum(a[0] * a[1] for a in accs) / n * 100:.1f}%, "
+            f"colour {sum(a[0] * a[2] for a in accs) / n * 100:.1f}% ({n} images)")
 
 
 def lr_at(step: int, args) -> float:
@@ -325,9 +486,10 @@ def format_eval(stats) -> str:
 
 # MARK: - Saving
 
-def save_state(path: Path, model, optimizer, step: int, elapsed: float, args):
+def save_state(path: Path, model, optimizer, step: int, elapsed: float, args, heads=None):
     tmp = path.with_suffix(".tmp")
     torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
+                "heads": heads.state_dict() if heads is not None else None,
                 "elapsed": elapsed, "args": {k: str(v) for k, v in vars(args).items()}}, tmp)
     os.replace(tmp, path)
 
@@ -408,11 +570,16 @@ def main(argv=None):
         build_tokenizer.build([data.samples[k] for k in train], examples, tokenizer_dir, args.vocab_size)
     tokenizer = PreTrainedTokenizerFast.from_pretrained(str(tokenizer_dir))
     model = make_model(args, tokenizer, data.size)
-    optimizer = make_optimizer(model, args)
+    heads = CellHeads(args.text_hidden, data.label_classes) if data.labels is not None else None
+    if not (args.resume or args.export_only):
+        init_patch_embedding(model, data, args.patch_size, seed=args.seed)
+    optimizer = make_optimizer([model] + ([heads] if heads is not None else []), args)
     step, elapsed_before = 0, 0.0
     if args.resume or args.export_only:
         state = torch.load(state_path, weights_only=False)
         model.load_state_dict(state["model"])
+        if heads is not None and state.get("heads") is not None:
+            heads.load_state_dict(state["heads"])
         optimizer.load_state_dict(state["optimizer"])
         step, elapsed_before = state["step"], state["elapsed"]
     if args.export_only:
@@ -438,6 +605,11 @@ def main(argv=None):
         raise SystemExit(f"a sample has {max(lengths)} tokens, over max_position_embeddings")
 
     model.train()
+    if heads is None:
+        log(f"{args.data} has no labels.u8: no auxiliary per-patch loss", log_file)
+    elif not args.resume and args.vision_minutes > 0:
+        image_of = lambda ks: sorted({data.samples[k]["image_index"] for k in ks} - {None})
+        pretrain_vision(model, heads, data, image_of(train), image_of(val), args, log_file)
     start = time.time()
     last_save = start
     done_reason = "steps done"
@@ -451,7 +623,7 @@ def main(argv=None):
         lr = lr_at(step, args)
         for group in optimizer.param_groups:
             group["lr"] = lr
-        loss, _ = batch_loss(model, batch)
+        loss, _ = batch_loss(model, batch, heads, args.aux_weight)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
@@ -469,12 +641,14 @@ def main(argv=None):
         if step % args.eval_every == 0 or step == args.steps:
             t0 = time.time()
             log(f"step {step}: " + format_eval(evaluate(model, data, encoded, val, tokenizer.pad_token_id))
+                + (" | " + cell_eval(model, heads, data, sorted({data.samples[k]["image_index"] for k in val} - {None}))
+                   if heads is not None else "")
                 + f" ({time.time() - t0:.0f} s)", log_file)
             window_start += time.time() - t0
         if (time.time() - last_save) / 60 >= args.save_minutes:
-            save_state(state_path, model, optimizer, step, elapsed_before + time.time() - start, args)
+            save_state(state_path, model, optimizer, step, elapsed_before + time.time() - start, args, heads)
             last_save = time.time()
-    save_state(state_path, model, optimizer, step, elapsed_before + time.time() - start, args)
+    save_state(state_path, model, optimizer, step, elapsed_before + time.time() - start, args, heads)
     if step % args.eval_every and step != args.steps:
         log(f"step {step}: " + format_eval(evaluate(model, data, encoded, val, tokenizer.pad_token_id)), log_file)
     size = export(model, tokenizer_dir, args.out, data.size, args.patch_size, args.dtype)
