@@ -93,6 +93,8 @@ def parse_args(argv=None):
                    help="stage 1: minutes of vision-only pretraining on the per-patch labels (0: none)")
     p.add_argument("--vision-batch-size", type=int, default=64)
     p.add_argument("--vision-lr", type=float, default=2e-3)
+    p.add_argument("--vision-lr-scale", type=float, default=0.5,
+                   help="stage 2: the vision tower's, projector's and cell heads' share of --lr")
     p.add_argument("--aux-weight", type=float, default=0.3,
                    help="stage 2: weight of the per-patch loss beside the answer loss")
     return p.parse_args(argv)
@@ -379,13 +381,23 @@ def make_processor(tokenizer, image_size: int, patch_size: int) -> LlavaProcesso
                           image_token=IMAGE_TOKEN)
 
 
-def make_optimizer(modules, args, lr=None):
-    named = [(n, p) for m in modules for n, p in m.named_parameters()]
-    decay = [p for n, p in named if p.dim() >= 2 and "embed" not in n]
-    no_decay = [p for n, p in named if not (p.dim() >= 2 and "embed" not in n)]
-    return torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
-                              {"params": no_decay, "weight_decay": 0.0}],
-                             lr=lr or args.lr, betas=(0.9, 0.98), eps=1e-8)
+def make_optimizer(modules, args, lr=None, vision_scale=1.0):
+    """AdamW, no decay on biases, norms and embeddings; the vision tower, projector and cell heads
+    (names with `vision_tower`, `multi_modal_projector`, or in a CellHeads) at `vision_scale` times
+    the learning rate (group["scale"], applied by the schedule)."""
+    named = [(n if not isinstance(m, CellHeads) else "heads." + n, p) for m in modules for n, p in m.named_parameters()]
+    def is_vision(n):
+        return "vision_tower" in n or "multi_modal_projector" in n or n.startswith("heads.")
+    groups = []
+    for vision in (False, True):
+        part = [(n, p) for n, p in named if is_vision(n) == vision]
+        scale = vision_scale if vision else 1.0
+        groups.append({"params": [p for n, p in part if p.dim() >= 2 and "embed" not in n],
+                       "weight_decay": args.weight_decay, "scale": scale})
+        groups.append({"params": [p for n, p in part if not (p.dim() >= 2 and "embed" not in n)],
+                       "weight_decay": 0.0, "scale": scale})
+    groups = [g for g in groups if g["params"]]
+    return torch.optim.AdamW(groups, lr=lr or args.lr, betas=(0.9, 0.98), eps=1e-8)
 
 
 def pretrain_vision(model, heads, data, train_images, val_images, args, log_file):
@@ -573,14 +585,16 @@ def main(argv=None):
     heads = CellHeads(args.text_hidden, data.label_classes) if data.labels is not None else None
     if not (args.resume or args.export_only):
         init_patch_embedding(model, data, args.patch_size, seed=args.seed)
-    optimizer = make_optimizer([model] + ([heads] if heads is not None else []), args)
+    optimizer = make_optimizer([model] + ([heads] if heads is not None else []), args,
+                               vision_scale=args.vision_lr_scale)
     step, elapsed_before = 0, 0.0
     if args.resume or args.export_only:
         state = torch.load(state_path, weights_only=False)
         model.load_state_dict(state["model"])
         if heads is not None and state.get("heads") is not None:
             heads.load_state_dict(state["heads"])
-        optimizer.load_state_dict(state["optimizer"])
+        if state["step"] > 0:  # a state saved right after stage 1 has no answer-training moments yet
+            optimizer.load_state_dict(state["optimizer"])
         step, elapsed_before = state["step"], state["elapsed"]
     if args.export_only:
         size = export(model, tokenizer_dir, args.out, data.size, args.patch_size, args.dtype)
@@ -622,7 +636,7 @@ def main(argv=None):
         batch = collate(data, encoded, idx, tokenizer.pad_token_id)
         lr = lr_at(step, args)
         for group in optimizer.param_groups:
-            group["lr"] = lr
+            group["lr"] = lr * group.get("scale", 1.0)
         loss, _ = batch_loss(model, batch, heads, args.aux_weight)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

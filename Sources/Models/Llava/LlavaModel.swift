@@ -82,6 +82,11 @@ public final class LlavaModel: @unchecked Sendable {
 
     // MARK: - Inputs
 
+    /// The decoder's rotary embedding (FOCUS's key-based ablation undoes it on cached keys).
+    public var rotaryEmbedding: RotaryEmbedding {
+        RotaryEmbedding(headDim: config.text.headDim, theta: config.text.ropeTheta, scaling: config.text.ropeScaling)
+    }
+
     /// Tokenises `prompt` (with the tokenizer's special tokens, as LlavaProcessor does) and expands
     /// each `<image>` marker to the image's tokens. There must be exactly one marker per image.
     public func input(prompt: String, images: [RGBImage], preprocessing: ImagePreprocessing = .processor) throws -> LlavaInput {
