@@ -30,12 +30,17 @@ public final class LocalExecutor: TaskExecutor {
         return image
     }
 
-    /// The view's pixels: the decoded image, cropped when the view has a crop.
+    /// The view's pixels: the decoded image, cropped when the view has a crop, or its regions pasted
+    /// on a canvas.
     public func pixels(of view: ImageView) throws -> RGBImage {
         let image = try decoded(view.image)
+        if let regions = view.canvas {
+            return Canvas.compose(regions, from: image, cell: inputSize, background: model.imageProcessor.config.padColor)
+        }
         guard let crop = view.crop else { return image }
         let b = crop.integral
-        return image.cropped(x: b.x, y: b.y, width: b.width, height: b.height)
+        let x0 = min(max(b.x, 0), image.width - 1), y0 = min(max(b.y, 0), image.height - 1)
+        return image.cropped(x: x0, y: y0, width: min(b.width, image.width - x0), height: min(b.height, image.height - y0))
     }
 
     public func run(_ task: ModelTask) throws -> (output: TaskOutput, cost: TaskCost) {
@@ -53,6 +58,16 @@ public final class LocalExecutor: TaskExecutor {
         case .candidates(let words):
             let ids = try words.map { try candidateTokenID(for: $0, after: task.prompt) }
             output = .logits(try model.candidateLogits(input, candidates: ids))
+        case .relevance(let phrase, let options):
+            guard input.images.count == 1 else {
+                throw MethodError("a relevance task needs exactly one image, got \(input.images.count)")
+            }
+            let cache = model.makeCache(capacity: input.tokens.count)
+            try model.prefill(input, cache: cache)
+            let targets = try PhraseTokens.positions(of: phrase, in: task.prompt, model: model)
+            let map = try RelevanceComputer.map(cache: cache, targetPositions: targets, visualPositions: cache.imagePositions,
+                                                options: options, rope: model.rotaryEmbedding)
+            output = .relevance(map, geometry: input.images[0].geometry)
         }
         cost.flops = model.config.estimate(newTokens: input.tokens.count, images: images.count).total
         if cost.generatedTokens > 1 {

@@ -1,14 +1,21 @@
 import Foundation
 import Models
 
-/// What a method shows the model: an image file, or a crop of it in original pixels.
+/// What a method shows the model: an image file, a crop of it in original pixels, or several
+/// regions of it pasted on one canvas (`Canvas` lays them out).
 public struct ImageView: Sendable, Codable, Hashable {
     public var image: URL
     public var crop: PixelBox?
+    public var canvas: [PixelBox]?
 
     public init(image: URL, crop: PixelBox? = nil) {
         self.image = image
         self.crop = crop
+    }
+
+    public init(image: URL, canvas: [PixelBox]) {
+        self.image = image
+        self.canvas = canvas
     }
 }
 
@@ -25,6 +32,9 @@ public struct ModelTask: Sendable {
         case generate(maxNewTokens: Int)
         /// Next-token logits of the first token of each candidate word after the prompt.
         case candidates([String])
+        /// FOCUS step 2: prefill, then the relevance map of `phrase` (which occurs in the prompt) over
+        /// the one image's tokens, with the preprocessing geometry to map cells to pixels.
+        case relevance(phrase: String, options: RelevanceOptions)
     }
 
     /// The complete prompt in the model's chat format, with one image marker per view.
@@ -45,6 +55,7 @@ public struct ModelTask: Sendable {
 public enum TaskOutput: Sendable, Equatable {
     case text(String, ids: [Int])
     case logits([Float])
+    case relevance(RelevanceMap, geometry: ImageGeometry)
 }
 
 /// The measurements of one executed task, for the compute ledger.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Methods
 import Models
 import Tensors
 
@@ -41,4 +42,74 @@ func printJSON<T: Encodable>(_ value: T) throws {
     let data = try encoder.encode(value)
     FileHandle.standardOutput.write(data)
     FileHandle.standardOutput.write(Data("\n".utf8))
+}
+
+/// FOCUS's parameters and ablation switches on the command line (method document).
+struct FocusArguments: ParsableArguments {
+    @Option(name: .long, help: "FOCUS: regions verified before answering (1, 2, 3, 4, 6, 8).")
+    var steps = 8
+
+    @Flag(name: .long, help: "FOCUS: stop after --steps regions even when none says Yes.")
+    var noOverrun = false
+
+    @Option(name: .long, help: "FOCUS: anchors at most (default 15 below 4 steps, else 30; on a 24-cell grid, scaled to the model's).")
+    var k: Int?
+
+    @Option(name: .customLong("s-min"), help: "FOCUS: starting square side in cells of a 24-cell grid (default 3).")
+    var sMin: Int?
+
+    @Option(name: .customLong("s-max"), help: "FOCUS: largest square side in cells of a 24-cell grid (default 5).")
+    var sMax: Int?
+
+    @Option(name: .customLong("s-dist"), help: "FOCUS: least distance between anchors in cells of a 24-cell grid (default 2).")
+    var sDist: Double?
+
+    @Option(name: .long, help: "FOCUS: NMS IoU threshold (default 0.3).")
+    var nms: Double?
+
+    @Option(name: .long, help: "FOCUS: least mean normalised score of a grown square (default 0.5).")
+    var expandThreshold: Double?
+
+    @Option(name: .long, help: "FOCUS: decoder layers FROM:TO (half-open; default 14:32 for 32 layers, else round(0.44 L):L).")
+    var layers: String?
+
+    @Flag(name: .long, help: "FOCUS ablation: keys with RoPE undone instead of values.")
+    var keys = false
+
+    @Flag(name: .long, help: "FOCUS ablation: product over layers instead of the sum.")
+    var layerProduct = false
+
+    @Flag(name: .long, help: "FOCUS ablation: no verification, the top proposal directly.")
+    var noRanking = false
+
+    @Flag(name: .long, help: "FOCUS ablation: a seeded random relevance map.")
+    var randomMap = false
+
+    func options() throws -> FocusOptions {
+        var o = FocusOptions()
+        guard steps >= 1 else { throw ValidationError("--steps must be at least 1, got \(steps)") }
+        o.steps = steps
+        o.overrun = !noOverrun
+        var p = ProposalOptions.llava15(steps: steps)
+        if let k { guard k >= 1 else { throw ValidationError("--k must be at least 1") }; p.k = k }
+        if let sMin { guard sMin >= 1 else { throw ValidationError("--s-min must be at least 1") }; p.sMin = sMin }
+        if let sMax { p.sMax = sMax }
+        guard p.sMax >= p.sMin else { throw ValidationError("--s-max (\(p.sMax)) must be at least --s-min (\(p.sMin))") }
+        if let sDist { p.sDist = sDist }
+        if let nms { guard (0...1).contains(nms) else { throw ValidationError("--nms must be in [0, 1]") }; p.nms = nms }
+        if let expandThreshold { p.expandThreshold = expandThreshold }
+        o.proposals = p
+        if let layers {
+            let parts = layers.split(separator: ":").map { Int($0) }
+            guard parts.count == 2, let a = parts[0], let b = parts[1], a >= 0, a < b else {
+                throw ValidationError("--layers must be FROM:TO with 0 <= FROM < TO, got '\(layers)'")
+            }
+            o.relevance.layers = a..<b
+        }
+        if keys { o.relevance.source = .keys }
+        if layerProduct { o.relevance.aggregation = .product }
+        o.ranking = !noRanking
+        o.randomMap = randomMap
+        return o
+    }
 }

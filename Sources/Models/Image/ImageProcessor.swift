@@ -86,10 +86,9 @@ public struct ImageProcessor: Sendable {
         if mode == .padToSquare && image.width != image.height {
             // LLaVA's expand2square: background tuple(int(x * 255) for x in image_mean).
             let side = max(image.width, image.height)
-            let mean = config.imageMean.map { UInt8(clamping: Int($0 * 255)) }
             padLeft = (side - image.width) / 2
             padTop = (side - image.height) / 2
-            canvas = RGBImage(width: side, height: side, fill: (mean[0], mean[1], mean[2]))
+            canvas = RGBImage(width: side, height: side, fill: config.padColor)
             canvas.paste(image, x: padLeft, y: padTop)
         }
         let paddedWidth = canvas.width, paddedHeight = canvas.height

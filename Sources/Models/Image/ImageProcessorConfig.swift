@@ -3,6 +3,13 @@
 import Foundation
 
 public struct ImageProcessorConfig: Sendable, Decodable, Equatable {
+    /// LLaVA's expand2square background, `tuple(int(x * 255) for x in image_mean)`; also the
+    /// background of FOCUS's canvases.
+    public var padColor: (r: UInt8, g: UInt8, b: UInt8) {
+        let m = imageMean.map { UInt8(clamping: Int($0 * 255)) }
+        return (m[0], m[1], m[2])
+    }
+
     /// transformers' `size`: either `{"shortest_edge": n}` (optionally with "longest_edge") or
     /// `{"height": h, "width": w}`; a bare integer in old CLIP configs means shortest_edge.
     public struct Size: Sendable, Equatable, Decodable {

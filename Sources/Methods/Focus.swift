@@ -1,0 +1,215 @@
+import Foundation
+import Models
+
+/// Every knob of FOCUS (method document), with the paper's defaults and its ablation switches.
+public struct FocusOptions: Sendable, Codable, Equatable, Hashable {
+    /// Regions verified before the answer (1, 2, 3, 4, 6, 8).
+    public var steps = 8
+    /// Keep verifying past `steps` until a region says Yes (or proposals run out).
+    public var overrun = true
+    /// Step-3 parameters on LLaVA-1.5's 24-cell grid; nil: `ProposalOptions.llava15(steps:)`. They are
+    /// scaled to the model's grid.
+    public var proposals: ProposalOptions?
+    public var relevance = RelevanceOptions()
+    /// Ablation: take proposals in map order without verification ("no ranking": steps 1, no overrun).
+    public var ranking = true
+    /// Ablation: a seeded random map instead of the model's (the map's pass is still spent, so the
+    /// geometry is the same; the ablation is about accuracy).
+    public var randomMap = false
+    /// Type-2 questions keep every checked region above this confidence.
+    public var type2Confidence: Float = 0.6
+    /// Type-1 targets whose regions' centres are farther apart (original pixels) go on a canvas
+    /// instead of one union crop.
+    public var canvasDistance: Double = 1200
+
+    public init() {}
+
+    public func proposalOptions(grid: Int) -> ProposalOptions {
+        (proposals ?? ProposalOptions.llava15(steps: steps)).scaled(toGrid: grid)
+    }
+}
+
+/// What FOCUS found for one target: its map, the ranked proposals and the regions it checked.
+public struct TargetEvidence: Sendable, Codable, Equatable {
+    public struct Region: Sendable, Codable, Equatable {
+        public var box: PixelBox
+        public var anchorScore: Float
+        /// 2·softmax(yes, no)_yes − 1, when the region was checked.
+        public var confidence: Float?
+    }
+
+    public var target: String
+    public var map: RelevanceMap
+    public var geometry: ImageGeometry
+    /// In proposal order; `confidence` set on the checked ones.
+    public var regions: [Region]
+    /// Index into `regions` of the region used for the answer.
+    public var chosen: Int?
+}
+
+/// The evidence of a FOCUS answer (written by `--explain`).
+public struct FocusEvidence: Sendable, Codable, Equatable {
+    public var targets: [String]
+    public var all: Bool
+    public var perTarget: [TargetEvidence]
+}
+
+/// FOCUS: targets from the model (step 1), a relevance map per target from its value cache (step 2),
+/// proposals (step 3) verified by Yes/No checks on crops (step 4), the answer on the best crop(s)
+/// (step 5). Every model call is a task; the driver decides where it runs.
+public struct Focus: AnsweringMethod {
+    public let name = "focus"
+    public let options: FocusOptions
+    public let extractor: TargetExtractor
+
+    public init(options: FocusOptions = FocusOptions(), extractor: TargetExtractor) {
+        self.options = options
+        self.extractor = extractor
+    }
+
+    public static func verificationQuestion(_ target: String) -> String {
+        "Is there a \(target) in the image? Answer Yes or No."
+    }
+
+    public func answer(_ question: Question, executor: TaskExecutor, ledger: inout ComputeLedger) throws -> Answer {
+        var evidence: FocusEvidence?
+        return try answer(question, executor: executor, ledger: &ledger, evidence: &evidence)
+    }
+
+    public func answer(_ question: Question, executor: TaskExecutor, ledger: inout ComputeLedger,
+                       evidence: inout FocusEvidence?) throws -> Answer {
+        let targets = try extractor.extract(question.text, executor: executor, ledger: &ledger)
+        guard !targets.names.isEmpty else {
+            // Decision (method document): no target parsed, no search; answer on the full image.
+            var a = try executor.answerMultipleChoice(question, on: [ImageView(image: question.image)], ledger: &ledger)
+            a.targets = []
+            evidence = FocusEvidence(targets: [], all: false, perTarget: [])
+            return a
+        }
+        var perTarget: [TargetEvidence] = []
+        for target in targets.names {
+            perTarget.append(try search(target, image: question.image, executor: executor, ledger: &ledger))
+        }
+        evidence = FocusEvidence(targets: targets.names, all: targets.all, perTarget: perTarget)
+        let view = try finalView(question.image, evidence: perTarget, all: targets.all, executor: executor)
+        var a = try executor.answerMultipleChoice(question, on: [view], ledger: &ledger)
+        a.targets = targets.names
+        return a
+    }
+
+    /// Steps 2 to 4 for one target.
+    func search(_ target: String, image: URL, executor: TaskExecutor, ledger: inout ComputeLedger) throws -> TargetEvidence {
+        let prompt = executor.chatTemplate.prompt(question: Self.verificationQuestion(target), image: true)
+        let output = try executor.run(ModelTask(prompt: prompt, views: [ImageView(image: image)],
+                                                operation: .relevance(phrase: target, options: options.relevance),
+                                                bucket: .search), ledger: &ledger)
+        guard case .relevance(var map, let geometry) = output else { preconditionFailure("a relevance task returns a map") }
+        if options.randomMap {
+            var rng = SplitMix64(seed: UInt64(truncatingIfNeeded: (image.path + "|" + target).hashValue64))
+            map.scores = map.scores.map { _ in Float(rng.nextDouble()) }
+            let s = map.scores.reduce(0, +)
+            map.scores = map.scores.map { $0 / s }
+        }
+        let proposals = RegionProposer.propose(map, options: options.proposalOptions(grid: map.rows))
+        var regions = proposals.map {
+            TargetEvidence.Region(box: RegionProposer.pixelBox($0.square, grid: (map.rows, map.columns), geometry: geometry,
+                                                              minimumSide: executor.inputSize),
+                                  anchorScore: $0.score, confidence: nil)
+        }
+        guard !regions.isEmpty else { return TargetEvidence(target: target, map: map, geometry: geometry, regions: [], chosen: nil) }
+        let verify = options.ranking && (options.steps > 1 || options.overrun)
+        guard verify else { return TargetEvidence(target: target, map: map, geometry: geometry, regions: regions, chosen: 0) }
+        var anyYes = false
+        for i in regions.indices {
+            if i >= options.steps && (!options.overrun || anyYes) { break }
+            let logits = try executor.run(ModelTask(prompt: prompt, views: [ImageView(image: image, crop: regions[i].box)],
+                                                    operation: .candidates(["Yes", "No"]), bucket: .search), ledger: &ledger)
+            guard case .logits(let l) = logits, l.count == 2 else { preconditionFailure("candidates return two logits") }
+            regions[i].confidence = Self.confidence(yes: l[0], no: l[1])
+            if l[0] > l[1] { anyYes = true }
+        }
+        // Re-rank the checked regions by confidence (the first of equals wins).
+        let best = regions.indices.filter { regions[$0].confidence != nil }
+            .max { regions[$0].confidence! < regions[$1].confidence! || (regions[$0].confidence! == regions[$1].confidence! && $0 > $1) }
+        return TargetEvidence(target: target, map: map, geometry: geometry, regions: regions, chosen: best)
+    }
+
+    /// 2·softmax(l_yes, l_no)_yes − 1 = tanh((l_yes − l_no) / 2).
+    public static func confidence(yes: Float, no: Float) -> Float { tanh((yes - no) / 2) }
+
+    /// Step 5: the view the answer is computed on.
+    func finalView(_ image: URL, evidence: [TargetEvidence], all: Bool, executor: TaskExecutor) throws -> ImageView {
+        if all {
+            // Type 2: every checked region above the confidence bar, overlapping ones merged.
+            var boxes: [PixelBox] = []
+            for t in evidence {
+                for r in t.regions where (r.confidence ?? -1) > options.type2Confidence { boxes.append(r.box) }
+            }
+            if boxes.isEmpty, let t = evidence.first, let c = t.chosen { boxes = [t.regions[c].box] }
+            boxes = Self.mergeOverlapping(boxes)
+            guard !boxes.isEmpty else { return ImageView(image: image) }
+            return boxes.count == 1 ? ImageView(image: image, crop: boxes[0]) : ImageView(image: image, canvas: boxes)
+        }
+        let chosen = evidence.compactMap { t in t.chosen.map { t.regions[$0].box } }
+        guard !chosen.isEmpty else { return ImageView(image: image) }
+        if chosen.count == 1 { return ImageView(image: image, crop: chosen[0]) }
+        var far = false
+        for (i, a) in chosen.enumerated() {
+            for b in chosen[(i + 1)...] {
+                let dx = a.centerX - b.centerX, dy = a.centerY - b.centerY
+                if (dx * dx + dy * dy).squareRoot() > options.canvasDistance { far = true }
+            }
+        }
+        return far ? ImageView(image: image, canvas: chosen) : ImageView(image: image, crop: Self.union(chosen))
+    }
+
+    static func union(_ boxes: [PixelBox]) -> PixelBox {
+        let x0 = boxes.map(\.x).min()!, y0 = boxes.map(\.y).min()!
+        let x1 = boxes.map { $0.x + $0.width }.max()!, y1 = boxes.map { $0.y + $0.height }.max()!
+        return PixelBox(x: x0, y: y0, width: x1 - x0, height: y1 - y0)
+    }
+
+    /// Boxes that overlap are replaced by their union until none overlap.
+    static func mergeOverlapping(_ boxes: [PixelBox]) -> [PixelBox] {
+        var out = boxes
+        var merged = true
+        while merged {
+            merged = false
+            outer: for i in out.indices {
+                for j in out.indices where j > i {
+                    let a = out[i], b = out[j]
+                    if a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height {
+                        out[i] = union([a, b])
+                        out.remove(at: j)
+                        merged = true
+                        break outer
+                    }
+                }
+            }
+        }
+        return out
+    }
+}
+
+/// A small seeded generator for the random-map ablation (reproducible across runs and machines).
+struct SplitMix64 {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func nextDouble() -> Double { Double(next() >> 11) / Double(1 << 53) }
+}
+
+extension String {
+    /// FNV-1a: a hash that, unlike `hashValue`, is the same in every process.
+    var hashValue64: UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return h
+    }
+}
