@@ -10,16 +10,19 @@ public protocol AnsweringMethod: Sendable {
 
 extension TaskExecutor {
     /// Runs a task and books its cost.
-    func run(_ task: ModelTask, ledger: inout ComputeLedger) throws -> TaskOutput {
+    public func run(_ task: ModelTask, ledger: inout ComputeLedger) throws -> TaskOutput {
         let (output, cost) = try run(task)
         ledger.add(cost)
         return output
     }
 
     /// Asks the multiple-choice question on `views` and reads the generated letter.
-    func answerMultipleChoice(_ question: Question, on views: [ImageView], ledger: inout ComputeLedger) throws -> Answer {
-        let prompt = chatTemplate.prompt(question: question.multipleChoicePrompt, image: !views.isEmpty)
-        let output = try run(ModelTask(prompt: prompt, views: views, operation: .generate(maxNewTokens: 8), bucket: .answer), ledger: &ledger)
+    public func answerMultipleChoice(_ question: Question, on views: [ImageView], ledger: inout ComputeLedger) throws -> Answer {
+        // A question without options (`focus ask` without --option) is answered in free text.
+        let text = question.options.isEmpty ? question.text : question.multipleChoicePrompt
+        let prompt = chatTemplate.prompt(question: text, image: !views.isEmpty)
+        let output = try run(ModelTask(prompt: prompt, views: views, operation: .generate(maxNewTokens: question.options.isEmpty ? 64 : 8),
+                                       bucket: .answer), ledger: &ledger)
         guard case .text(let text, _) = output else { preconditionFailure("generate returns text") }
         return Answer(raw: text, letter: Answer.letter(in: text, letters: question.letters), scheme: .generatedLetter, views: views)
     }
