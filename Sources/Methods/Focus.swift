@@ -7,8 +7,8 @@ public struct FocusOptions: Sendable, Codable, Equatable, Hashable {
     public var steps = 8
     /// Keep verifying past `steps` until a region says Yes (or proposals run out).
     public var overrun = true
-    /// Step-3 parameters on LLaVA-1.5's 24-cell grid; nil: `ProposalOptions.llava15(steps:)`. They are
-    /// scaled to the model's grid.
+    /// Step-3 parameters on LLaVA-1.5's 24-cell grid; nil: `ProposalOptions.llava15(steps:)`. Other
+    /// grids get them scaled (`ProposalOptions.scaled`).
     public var proposals: ProposalOptions?
     public var relevance = RelevanceOptions()
     /// Ablation: take proposals in map order without verification ("no ranking": steps 1, no overrun).
@@ -24,8 +24,10 @@ public struct FocusOptions: Sendable, Codable, Equatable, Hashable {
 
     public init() {}
 
-    public func proposalOptions(grid: Int) -> ProposalOptions {
-        (proposals ?? ProposalOptions.llava15(steps: steps)).scaled(toGrid: grid)
+    /// The step-3 parameters for a map of `grid` cells over a padded image of `paddedSide` pixels.
+    public func proposalOptions(grid: Int, paddedSide: Int, inputSize: Int) -> ProposalOptions {
+        (proposals ?? ProposalOptions.llava15(steps: steps))
+            .scaled(toGrid: grid, cellPixels: Double(paddedSide) / Double(grid), inputSize: inputSize)
     }
 }
 
@@ -110,7 +112,8 @@ public struct Focus: AnsweringMethod {
             let s = map.scores.reduce(0, +)
             map.scores = map.scores.map { $0 / s }
         }
-        let proposals = RegionProposer.propose(map, options: options.proposalOptions(grid: map.rows))
+        let proposals = RegionProposer.propose(map, options: options.proposalOptions(
+            grid: map.rows, paddedSide: max(geometry.paddedWidth, geometry.paddedHeight), inputSize: executor.inputSize))
         var regions = proposals.map {
             TargetEvidence.Region(box: RegionProposer.pixelBox($0.square, grid: (map.rows, map.columns), geometry: geometry,
                                                               minimumSide: executor.inputSize),

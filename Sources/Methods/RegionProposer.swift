@@ -32,14 +32,16 @@ public struct ProposalOptions: Sendable, Codable, Equatable, Hashable {
         ProposalOptions(k: steps < 4 ? 15 : 30, sDist: vstarLike ? 2 : 3)
     }
 
-    /// The sides and distance carried from the 24-cell grid to a `side`-cell one in proportion (at
-    /// least 1 cell, s_max at least s_min), so a crop spans the same share of the image.
-    public func scaled(toGrid side: Int) -> ProposalOptions {
+    /// The sides and distance for another model's grid. LLaVA-1.5's 24-cell grid keeps the paper's
+    /// values. Elsewhere they are scaled so that a crop spans the same multiple of the encoder's input
+    /// as the paper's on V*Bench (5 cells of a 2246-px image's 93.6-px cells = 1.39 × 336 px):
+    /// factor = (inputSize / cellPixels) / (336 / 93.6); at least one cell, s_min at most s_max.
+    public func scaled(toGrid side: Int, cellPixels: Double, inputSize: Int) -> ProposalOptions {
         guard side != 24 else { return self }
-        let f = Double(side) / 24
+        let f = (Double(inputSize) / cellPixels) / (336.0 / 93.6)
         var o = self
-        o.sMin = max(1, Int((Double(sMin) * f).rounded()))
-        o.sMax = max(o.sMin, Int((Double(sMax) * f).rounded()))
+        o.sMax = max(1, Int((Double(sMax) * f).rounded()))
+        o.sMin = max(1, min(o.sMax, Int((Double(sMin) * f).rounded())))
         o.sDist = max(1, sDist * f)
         return o
     }

@@ -63,10 +63,16 @@ final class RegionProposerTests: XCTestCase {
         XCTAssertEqual(ProposalOptions.llava15(steps: 2).k, 15)
         XCTAssertEqual(ProposalOptions.llava15(steps: 8).k, 30)
         XCTAssertEqual(ProposalOptions.llava15(steps: 8, vstarLike: false).sDist, 3)
-        let s = ProposalOptions().scaled(toGrid: 12)
-        XCTAssertEqual([s.sMin, s.sMax], [2, 3])   // 1.5 -> 2, 2.5 -> 3 (rounded half away from zero)
-        XCTAssertEqual(s.sDist, 1)
-        XCTAssertEqual(ProposalOptions().scaled(toGrid: 24), ProposalOptions())
+        // The toy model on a 2048x1536 scene: 96-px input, 12 cells of 170.7 px: factor
+        // (96 / 170.7) / (336 / 93.6) = 0.157, so s_max 5 -> 1, s_min 1, s_dist 1.
+        let toy = ProposalOptions().scaled(toGrid: 12, cellPixels: 2048.0 / 12, inputSize: 96)
+        XCTAssertEqual([toy.sMin, toy.sMax], [1, 1])
+        XCTAssertEqual(toy.sDist, 1)
+        // A 168-px encoder over 93.6-px cells: factor 0.5, s_min 1.5 -> 2, s_max 2.5 -> 3 (half away from zero).
+        let coarse = ProposalOptions().scaled(toGrid: 12, cellPixels: 93.6, inputSize: 168)
+        XCTAssertEqual([coarse.sMin, coarse.sMax], [2, 3])
+        XCTAssertEqual(coarse.sDist, 1)
+        XCTAssertEqual(ProposalOptions().scaled(toGrid: 24, cellPixels: 160, inputSize: 336), ProposalOptions())
     }
 
     func testPixelBoxThroughPadToSquareAndResize() {
