@@ -10,24 +10,30 @@ struct Eval: ParsableCommand {
         discussion: """
             Writes RUN/results.jsonl (one record per question, flushed as it is scored), \
             RUN/summary.json and RUN/summary.md (accuracy by category, search forward passes, time).
-            Methods: vanilla (the question on the full image), focus (FOCUS, options below), oracle (on the ground-truth box enlarged \
+            Methods: vanilla (the question on the full image), focus (FOCUS, options below), zoomeye (--depth, --split), oracle (on the ground-truth box enlarged \
             to the encoder's input: an upper bound, it reads the answer key). Probes: extraction (FOCUS \
             step 1 against the ground-truth targets), existence-on-crops (the verification prompt on the \
             oracle crop and on an empty crop of the same size).
             """)
 
     enum MethodName: String, ExpressibleByArgument, CaseIterable {
-        case vanilla, oracle, focus, extraction
+        case vanilla, oracle, focus, zoomeye, extraction
         case existenceOnCrops = "existence-on-crops"
     }
 
     @OptionGroup var model: ModelOptions
     @OptionGroup(title: "FOCUS") var focus: FocusArguments
 
+    @Option(name: .long, help: "ZoomEye: depth limit (root 0; default 5).")
+    var depth = 5
+
+    @Option(name: .long, help: "ZoomEye: children per split, 2 or 4 (default 4).")
+    var split = 4
+
     @Option(name: .long, help: "Benchmark directory in V*Bench layout (test_questions.jsonl at its root).")
     var bench: String
 
-    @Option(name: .long, help: "vanilla | oracle | focus | extraction | existence-on-crops")
+    @Option(name: .long, help: "vanilla | oracle | focus | zoomeye | extraction | existence-on-crops")
     var method: MethodName = .vanilla
 
     @Option(name: .long, help: "Run directory for results.jsonl and the summaries.")
@@ -61,6 +67,12 @@ struct Eval: ParsableCommand {
         case .focus:
             probe = MethodProbe(Methods.Focus(options: try focus.options(),
                                       extractor: try TargetExtractor(fewShotFile: URL(fileURLWithPath: fewShot))))
+        case .zoomeye:
+            guard depth >= 1, [2, 4].contains(split) else { throw ValidationError("--depth must be at least 1 and --split 2 or 4") }
+            var o = ZoomEyeOptions()
+            o.depthLimit = depth
+            o.splitNum = split
+            probe = MethodProbe(ZoomEye(options: o, extractor: try TargetExtractor(fewShotFile: URL(fileURLWithPath: fewShot))))
         case .extraction: probe = TargetExtractionProbe(extractor: try TargetExtractor(fewShotFile: URL(fileURLWithPath: fewShot)))
         case .existenceOnCrops: probe = ExistenceOnCropsProbe()
         }
