@@ -68,6 +68,27 @@ public final class LocalExecutor: TaskExecutor {
             let map = try RelevanceComputer.map(cache: cache, targetPositions: targets, visualPositions: cache.imagePositions,
                                                 options: options, rope: model.rotaryEmbedding)
             output = .relevance(map, geometry: input.images[0].geometry)
+        case .attention(let layer):
+            guard input.images.count == 1 else {
+                throw MethodError("an attention task needs exactly one image, got \(input.images.count)")
+            }
+            guard (0..<model.config.text.numHiddenLayers).contains(layer) else {
+                throw MethodError("attention layer \(layer) is not one of the model's \(model.config.text.numHiddenLayers) decoder layers")
+            }
+            let cache = model.makeCache(capacity: input.tokens.count)
+            try model.prefill(input, cache: cache, recordAttention: [layer])
+            let probabilities = cache.attention[layer]!   // [heads, n, n]
+            let heads = probabilities.shape[0], n = probabilities.shape[1], total = probabilities.shape[2]
+            let visual = cache.imagePositions
+            guard let (side, skip) = RelevanceMap.grid(imageTokens: visual.count) else {
+                throw MethodError("\(visual.count) image tokens do not form a square grid")
+            }
+            var scores = [Float](repeating: 0, count: side * side)
+            for h in 0..<heads {
+                let row = probabilities.pointer + (h * n + n - 1) * total
+                for (j, p) in visual.dropFirst(skip).enumerated() { scores[j] += row[p] / Float(heads) }
+            }
+            output = .relevance(RelevanceMap(rows: side, columns: side, scores: scores), geometry: input.images[0].geometry)
         }
         cost.flops = model.config.estimate(newTokens: input.tokens.count, images: images.count).total
         if cost.generatedTokens > 1 {

@@ -20,7 +20,9 @@ extension TaskExecutor {
     public func answerMultipleChoice(_ question: Question, on views: [ImageView], ledger: inout ComputeLedger) throws -> Answer {
         // A question without options (`focus ask` without --option) is answered in free text.
         let text = question.options.isEmpty ? question.text : question.multipleChoicePrompt
-        let prompt = chatTemplate.prompt(question: text, image: !views.isEmpty)
+        // One marker per view (ViCrop answers on [image, crop]).
+        let extra = String(repeating: chatTemplate.imageMarker + "\n", count: max(0, views.count - 1))
+        let prompt = chatTemplate.prompt(question: extra + text, image: !views.isEmpty)
         let output = try run(ModelTask(prompt: prompt, views: views, operation: .generate(maxNewTokens: question.options.isEmpty ? 64 : 8),
                                        bucket: .answer), ledger: &ledger)
         guard case .text(let text, _) = output else { preconditionFailure("generate returns text") }

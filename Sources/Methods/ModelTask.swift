@@ -35,6 +35,9 @@ public struct ModelTask: Sendable {
         /// FOCUS step 2: prefill, then the relevance map of `phrase` (which occurs in the prompt) over
         /// the one image's tokens, with the preprocessing geometry to map cells to pixels.
         case relevance(phrase: String, options: RelevanceOptions)
+        /// ViCrop: prefill, then the last token's attention to the image tokens in decoder `layer`
+        /// (0-based), averaged over heads, as a grid (raw probabilities, not renormalised).
+        case attention(layer: Int)
     }
 
     /// The complete prompt in the model's chat format, with one image marker per view.

@@ -41,7 +41,8 @@ public struct RelevanceOptions: Sendable, Codable, Equatable, Hashable {
     public func layerRange(count: Int) -> Range<Int> { layers ?? Self.defaultLayers(count: count) }
 }
 
-/// An object relevance map over the visual grid: non-negative scores that sum to 1, row-major.
+/// A map over the visual grid, row-major: FOCUS's relevance (non-negative, summing to 1) or ViCrop's
+/// attention.
 public struct RelevanceMap: Sendable, Codable, Equatable {
     public var rows: Int
     public var columns: Int

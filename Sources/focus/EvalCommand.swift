@@ -10,14 +10,14 @@ struct Eval: ParsableCommand {
         discussion: """
             Writes RUN/results.jsonl (one record per question, flushed as it is scored), \
             RUN/summary.json and RUN/summary.md (accuracy by category, search forward passes, time).
-            Methods: vanilla (the question on the full image), focus (FOCUS, options below), zoomeye (--depth, --split), oracle (on the ground-truth box enlarged \
+            Methods: vanilla (the question on the full image), focus (FOCUS, options below), zoomeye (--depth, --split), vicrop (rel-att-high), oracle (on the ground-truth box enlarged \
             to the encoder's input: an upper bound, it reads the answer key). Probes: extraction (FOCUS \
             step 1 against the ground-truth targets), existence-on-crops (the verification prompt on the \
             oracle crop and on an empty crop of the same size).
             """)
 
     enum MethodName: String, ExpressibleByArgument, CaseIterable {
-        case vanilla, oracle, focus, zoomeye, extraction
+        case vanilla, oracle, focus, zoomeye, vicrop, extraction
         case existenceOnCrops = "existence-on-crops"
     }
 
@@ -33,7 +33,7 @@ struct Eval: ParsableCommand {
     @Option(name: .long, help: "Benchmark directory in V*Bench layout (test_questions.jsonl at its root).")
     var bench: String
 
-    @Option(name: .long, help: "vanilla | oracle | focus | zoomeye | extraction | existence-on-crops")
+    @Option(name: .long, help: "vanilla | oracle | focus | zoomeye | vicrop | extraction | existence-on-crops")
     var method: MethodName = .vanilla
 
     @Option(name: .long, help: "Run directory for results.jsonl and the summaries.")
@@ -73,6 +73,8 @@ struct Eval: ParsableCommand {
             o.depthLimit = depth
             o.splitNum = split
             probe = MethodProbe(ZoomEye(options: o, extractor: try TargetExtractor(fewShotFile: URL(fileURLWithPath: fewShot))))
+        case .vicrop:
+            probe = MethodProbe(ViCrop(options: ViCropOptions(), layers: llava.config.text.numHiddenLayers))
         case .extraction: probe = TargetExtractionProbe(extractor: try TargetExtractor(fewShotFile: URL(fileURLWithPath: fewShot)))
         case .existenceOnCrops: probe = ExistenceOnCropsProbe()
         }
