@@ -7,6 +7,7 @@ public final class LocalExecutor: TaskExecutor {
     public let model: LlavaModel
     public let preprocessing: ImagePreprocessing
     public let chatTemplate: ChatTemplate
+    public var answerScheme: AnswerScheme = .generatedLetter
     private var lastImage: (url: URL, image: RGBImage)?
 
     /// `preprocessing` defaults to pad-to-square, as LLaVA-1.5 was trained and as FOCUS's geometry assumes.

@@ -23,6 +23,14 @@ extension TaskExecutor {
         // One marker per view (ViCrop answers on [image, crop]).
         let extra = String(repeating: chatTemplate.imageMarker + "\n", count: max(0, views.count - 1))
         let prompt = chatTemplate.prompt(question: extra + text, image: !views.isEmpty)
+        if answerScheme == .logitMatching && !question.options.isEmpty {
+            // The option whose letter has the highest next-token logit.
+            let output = try run(ModelTask(prompt: prompt, views: views, operation: .candidates(question.letters), bucket: .answer),
+                                 ledger: &ledger)
+            guard case .logits(let l) = output, l.count == question.letters.count else { preconditionFailure("one logit per letter") }
+            let letter = question.letters[argmax(l)]
+            return Answer(raw: letter, letter: letter, scheme: .logitMatching, views: views)
+        }
         let output = try run(ModelTask(prompt: prompt, views: views, operation: .generate(maxNewTokens: question.options.isEmpty ? 64 : 8),
                                        bucket: .answer), ledger: &ledger)
         guard case .text(let text, _) = output else { preconditionFailure("generate returns text") }

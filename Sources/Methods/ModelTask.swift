@@ -80,6 +80,12 @@ public protocol TaskExecutor: AnyObject {
     /// Width and height of an image, which methods need to map regions to pixels.
     func imageSize(of image: URL) throws -> (width: Int, height: Int)
     func run(_ task: ModelTask) throws -> (output: TaskOutput, cost: TaskCost)
+    /// How multiple-choice answers are read in this run (a run-level setting, recorded per answer).
+    var answerScheme: AnswerScheme { get }
+}
+
+extension TaskExecutor {
+    public var answerScheme: AnswerScheme { .generatedLetter }
 }
 
 extension ComputeBucket: CodingKeyRepresentable {}

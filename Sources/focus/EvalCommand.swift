@@ -24,6 +24,9 @@ struct Eval: ParsableCommand {
     @OptionGroup var model: ModelOptions
     @OptionGroup(title: "FOCUS") var focus: FocusArguments
 
+    @Option(name: .long, help: "How answers are read: generated-letter (exact match of the generated text) or logit-matching (the option letter with the highest next-token logit).")
+    var answerScheme: AnswerScheme = .generatedLetter
+
     @Option(name: .long, help: "ZoomEye: depth limit (root 0; default 5).")
     var depth = 5
 
@@ -60,6 +63,7 @@ struct Eval: ParsableCommand {
         if let limit { questions = Array(questions.prefix(limit)) }
         let llava = try model.load()
         let executor = LocalExecutor(model: llava, preprocessing: noPad ? .processor : .padToSquare)
+        executor.answerScheme = answerScheme
         let probe: any EvaluationProbe
         switch method {
         case .vanilla: probe = MethodProbe(Vanilla())
@@ -94,3 +98,5 @@ struct Eval: ParsableCommand {
         print(summary.markdown, terminator: "")
     }
 }
+
+extension AnswerScheme: ExpressibleByArgument {}

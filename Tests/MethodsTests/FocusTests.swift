@@ -58,6 +58,23 @@ final class FocusTests: XCTestCase {
         XCTAssertEqual(t.chosen, 0)
     }
 
+    func testLogitMatchingPicksTheLetterWithTheHighestLogit() throws {
+        let ex = try executor()
+        ex.answerScheme = .logitMatching
+        let q = Question(id: "q", image: Self.image, text: "What is the color of the star?", options: ["red", "blue", "green"],
+                         label: "A", category: "c")
+        var ledger = ComputeLedger()
+        let a = try Vanilla().answer(q, executor: ex, ledger: &ledger)
+        XCTAssertEqual(a.scheme, .logitMatching)
+        XCTAssertEqual(ledger.passes(.answer), 1)
+        XCTAssertEqual(ledger.generatedTokens, 0)
+        // The same prompt's candidate logits, asked directly: the chosen letter has the largest.
+        let prompt = ex.chatTemplate.prompt(question: q.multipleChoicePrompt, image: true)
+        let (out, _) = try ex.run(ModelTask(prompt: prompt, views: [ImageView(image: Self.image)], operation: .candidates(["A", "B", "C"]), bucket: .answer))
+        guard case .logits(let l) = out else { return XCTFail("logits expected") }
+        XCTAssertEqual(a.letter, ["A", "B", "C"][l.firstIndex(of: l.max()!)!])
+    }
+
     func testConfidenceIsTwiceTheYesProbabilityMinusOne() {
         for (y, n) in [(Float(2), Float(-1)), (0.5, 0.5), (-3, 4)] {
             let p = exp(y) / (exp(y) + exp(n))

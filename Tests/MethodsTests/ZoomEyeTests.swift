@@ -104,6 +104,7 @@ final class RecordingExecutor: TaskExecutor {
     init(_ inner: TaskExecutor) { self.inner = inner }
     var chatTemplate: ChatTemplate { inner.chatTemplate }
     var inputSize: Int { inner.inputSize }
+    var answerScheme: AnswerScheme { inner.answerScheme }
     func imageSize(of image: URL) throws -> (width: Int, height: Int) { try inner.imageSize(of: image) }
     func run(_ task: ModelTask) throws -> (output: TaskOutput, cost: TaskCost) {
         prompts.append(task.prompt)
