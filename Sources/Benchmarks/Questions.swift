@@ -56,6 +56,16 @@ public enum QuestionText {
         "Is there a \(target) in the image? Answer Yes or No."
     }
 
+    /// The listing prompt of the training data: every object word tied to what it looks like.
+    public static let listing = "List the objects in the image from left to right."
+
+    /// "a red star, a blue ring and a green circle." (the objects in the order given).
+    public static func listingAnswer(_ objects: [(color: String, shape: String)]) -> String {
+        let items = objects.map { "a \($0.color) \($0.shape)" }
+        guard items.count > 1 else { return (items.first ?? "nothing") + "." }
+        return items.dropLast().joined(separator: ", ") + " and " + items.last! + "."
+    }
+
     /// The type-2 target of a counting question.
     public static func allTarget(_ shape: ObjectShape) -> String { "all \(shape.plural)" }
 

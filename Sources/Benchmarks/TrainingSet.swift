@@ -19,6 +19,10 @@ public enum SampleKind: String, CaseIterable, Sendable {
     case counting
     /// Text only: FOCUS step 1, the question -> "So I need the information about the following objects: …".
     case extraction
+    /// "List the objects in the image from left to right." -> "a red star, a blue ring and a green
+    /// circle.": dense supervision that ties every shape and colour word to its pixels (the role
+    /// caption alignment plays for LLaVA's pretrained decoder).
+    case listing
 
     public var hasImage: Bool { self != .extraction }
 }
@@ -28,7 +32,7 @@ public struct TrainingMix: Sendable, Equatable {
     /// [SampleKind.allCases.count], in `SampleKind.allCases` order.
     public var weights: [Double]
 
-    public static let standard = TrainingMix(weights: [0.30, 0.15, 0.25, 0.12, 0.08, 0.10])
+    public static let standard = TrainingMix(weights: [0.25, 0.12, 0.20, 0.10, 0.08, 0.10, 0.15])
 
     public init(weights: [Double]) { self.weights = weights }
 
@@ -442,6 +446,16 @@ public struct TrainingSet: Sendable {
             guard best == 0 || !strict else { return nil }
             let shape = rng.pick(zip(counts, distance).filter { $0.1 == best }.map(\.0))
             return multipleChoice(.counting(shape: shape, boxes: facts.visible[shape]!.map(\.box)))
+        case .listing:
+            // Every object that reaches in must be clearly visible, so the list has one answer.
+            let touching = facts.touching.values.flatMap { $0 }
+            let visible = facts.visible.values.flatMap { $0 }
+            guard !visible.isEmpty, visible.count <= 8, touching.count == visible.count else { return nil }
+            let ordered = visible.sorted { $0.box.centerX != $1.box.centerX ? $0.box.centerX < $1.box.centerX : $0.box.centerY < $1.box.centerY }
+            return TrainingSample(
+                id: 0, kind: .listing, imageIndex: nil, prompt: "<image>\n" + QuestionText.listing,
+                answer: QuestionText.listingAnswer(ordered.map { ($0.color.rawValue, $0.shape.name) }),
+                view: facts.view, question: nil, shape: nil, fellBack: false)
         case .extraction:
             return nil
         }

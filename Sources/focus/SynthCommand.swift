@@ -131,7 +131,7 @@ struct SynthTrain: ParsableCommand {
     @Option(name: .long, help: "At most this many distractors per scene (uniform from 0).")
     var distractors = 40
 
-    @Option(name: .long, help: "Sample mix as KIND=WEIGHT pairs (verification, existence, attribute, spatial, counting, extraction); unlisted kinds keep 0.30/0.15/0.25/0.12/0.08/0.10.")
+    @Option(name: .long, help: "Sample mix as KIND=WEIGHT pairs (verification, existence, attribute, spatial, counting, extraction, listing); unlisted kinds keep 0.25/0.12/0.20/0.10/0.08/0.10/0.15.")
     var mix: String?
 
     @Option(name: .long, help: "An object is visible when its longest side is at least this many pixels after resizing.")

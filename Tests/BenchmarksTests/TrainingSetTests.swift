@@ -141,7 +141,7 @@ final class TrainingSetTests: SynthTestCase {
 
     func testEveryAnswerFollowsFromTheSceneAndTheView() throws {
         var c = config(count: 400)
-        c.mix = try TrainingMix.parse("verification=0.2,existence=0.2,attribute=0.2,spatial=0.15,counting=0.15,extraction=0.1")
+        c.mix = try TrainingMix.parse("verification=0.2,existence=0.15,attribute=0.2,spatial=0.15,counting=0.1,extraction=0.1,listing=0.1")
         let set = try TrainingSet(config: c)
         var scene = set.scene(0), sceneIndex = 0
         var seen = Set<SampleKind>()
@@ -172,6 +172,17 @@ final class TrainingSetTests: SynthTestCase {
                     XCTAssertEqual(s.answer, "No")
                     XCTAssertTrue(touching(shape).isEmpty, "sample \(i): no \(shape) reaches into the view")
                 }
+                continue
+            }
+            if s.kind == .listing {
+                // Every object reaching into the view is visible, listed left to right.
+                let inView = scene.objects.filter { $0.box.intersects(view) }
+                XCTAssertTrue(inView.allSatisfy(visible), "sample \(i): every listed object is visible")
+                let ordered = inView.sorted { $0.box.centerX != $1.box.centerX ? $0.box.centerX < $1.box.centerX : $0.box.centerY < $1.box.centerY }
+                let words = ordered.map { "a \($0.color.rawValue) \($0.shape.name)" }
+                let expected = words.count == 1 ? words[0] + "." : words.dropLast().joined(separator: ", ") + " and " + words.last! + "."
+                XCTAssertEqual(s.answer, expected, "sample \(i)")
+                XCTAssertEqual(s.prompt, "<image>\nList the objects in the image from left to right.")
                 continue
             }
             // Multiple choice: the letter points at the correct option.
@@ -257,7 +268,7 @@ final class TrainingSetTests: SynthTestCase {
         expectSynthError(.badArgument, ["--mix", "KIND=WEIGHT"]) { _ = try TrainingMix.parse("verification") }
         expectSynthError(.badArgument, ["--mix", "at least 0"]) { _ = try TrainingMix.parse("spatial=-1") }
         expectSynthError(.badArgument, ["--mix", "positive weight"]) {
-            _ = try TrainingMix.parse("verification=0,existence=0,attribute=0,spatial=0,counting=0,extraction=0")
+            _ = try TrainingMix.parse("verification=0,existence=0,attribute=0,spatial=0,counting=0,extraction=0,listing=0")
         }
         var c = config()
         c.inputSize = 8

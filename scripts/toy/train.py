@@ -41,7 +41,7 @@ from transformers.utils import logging as hf_logging  # noqa: E402
 CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
 CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
 IMAGE_TOKEN = "<image>"
-KINDS = ["verification", "existence", "attribute", "spatial", "counting", "extraction"]
+KINDS = ["verification", "existence", "attribute", "spatial", "counting", "extraction", "listing"]
 KIND_ALIASES = {"verify": "verification"}
 
 
@@ -95,6 +95,8 @@ def parse_args(argv=None):
     p.add_argument("--vision-lr", type=float, default=2e-3)
     p.add_argument("--vision-lr-scale", type=float, default=0.5,
                    help="stage 2: the vision tower's, projector's and cell heads' share of --lr")
+    p.add_argument("--prompt-loss-weight", type=float, default=0.0,
+                   help="stage 2: weight of the next-token loss on the prompt text (0: answers only)")
     p.add_argument("--aux-weight", type=float, default=0.3,
                    help="stage 2: weight of the per-patch loss beside the answer loss")
     return p.parse_args(argv)
@@ -205,12 +207,13 @@ def encode_all(data: Data, tokenizer, image_tokens: int, examples, fraction: flo
     return encoded, with_few_shot
 
 
-def collate(data: Data, encoded, indices, pad_id: int):
+def collate(data: Data, encoded, indices, pad_id: int, image_id: int = -1):
     seqs = [encoded[k] for k in indices]
     length = max(len(ids) for ids, _ in seqs)
     input_ids = torch.full((len(seqs), length), pad_id, dtype=torch.long)
     mask = torch.zeros((len(seqs), length), dtype=torch.long)
     rows, cols, sample_of = [], [], []
+    prompt_rows, prompt_cols = [], []
     for b, (ids, n_prompt) in enumerate(seqs):
         input_ids[b, :len(ids)] = torch.from_numpy(ids)
         mask[b, :len(ids)] = 1
@@ -218,18 +221,26 @@ def collate(data: Data, encoded, indices, pad_id: int):
             rows.append(b)
             cols.append(t)
             sample_of.append(b)
+        # Prompt text tokens after text (not image tokens, not right after them): the LM loss of
+        # --prompt-loss-weight.
+        for t in range(1, n_prompt):
+            if ids[t] != image_id and ids[t - 1] != image_id:
+                prompt_rows.append(b)
+                prompt_cols.append(t)
     image_indices = [data.samples[k]["image_index"] for k in indices if data.samples[k]["image_index"] is not None]
     pixel_values = data.pixel_values(image_indices) if image_indices else None
     rows, cols = torch.tensor(rows), torch.tensor(cols)
     cell_labels = data.cell_labels(image_indices) if image_indices and data.labels is not None else None
+    prompt_rows, prompt_cols = torch.tensor(prompt_rows, dtype=torch.long), torch.tensor(prompt_cols, dtype=torch.long)
     return dict(input_ids=input_ids, attention_mask=mask, pixel_values=pixel_values, cell_labels=cell_labels,
                 rows=rows, cols=cols, targets=input_ids[rows, cols], sample_of=torch.tensor(sample_of),
+                prompt_rows=prompt_rows, prompt_cols=prompt_cols, prompt_targets=input_ids[prompt_rows, prompt_cols],
                 n=len(seqs))
 
 
-def answer_logits(model, batch, with_features=False):
+def answer_logits(model, batch, with_features=False, prompt_logits=False):
     """Logits at the positions that predict each answer token (the lm_head runs only there), and the
-    projected image features [images, patches, hidden] when asked."""
+    projected image features [images, patches, hidden] and the prompt-token logits when asked."""
     out = model.model(input_ids=batch["input_ids"], pixel_values=batch["pixel_values"],
                       attention_mask=batch["attention_mask"], use_cache=False)
     hidden = out.last_hidden_state[batch["rows"], batch["cols"] - 1]
@@ -239,7 +250,10 @@ def answer_logits(model, batch, with_features=False):
     features = None
     if out.image_outputs is not None:
         features = torch.stack(list(out.image_outputs.pooler_output))
-    return logits, features
+    extra = None
+    if prompt_logits and len(batch["prompt_rows"]):
+        extra = model.lm_head(out.last_hidden_state[batch["prompt_rows"], batch["prompt_cols"] - 1])
+    return logits, features, extra
 
 
 class CellHeads(torch.nn.Module):
@@ -283,10 +297,12 @@ def image_features(model, pixel_values):
     return torch.stack(list(out.pooler_output))
 
 
-def batch_loss(model, batch, heads=None, aux_weight=0.0):
+def batch_loss(model, batch, heads=None, aux_weight=0.0, prompt_weight=0.0):
     """Cross-entropy on the answer tokens and </s>: the mean over each sample's tokens, then over
-    samples; plus aux_weight times the per-patch loss when heads are given."""
-    logits, features = answer_logits(model, batch, with_features=True)
+    samples; plus aux_weight times the per-patch loss when heads are given, plus prompt_weight times
+    the mean next-token loss on the prompt's text (language-model signal for a from-scratch decoder:
+    it learns the words, and copying, from every sample instead of from one answer each)."""
+    logits, features, prompt = answer_logits(model, batch, with_features=True, prompt_logits=prompt_weight > 0)
     token_loss = F.cross_entropy(logits.float(), batch["targets"], reduction="none")
     n = batch["n"]
     per_sample = torch.zeros(n).index_add_(0, batch["sample_of"], token_loss)
@@ -295,6 +311,8 @@ def batch_loss(model, batch, heads=None, aux_weight=0.0):
     if heads is not None and features is not None and batch["cell_labels"] is not None and aux_weight > 0:
         aux, _, _ = heads.loss(features, batch["cell_labels"])
         loss = loss + aux_weight * aux
+    if prompt is not None:
+        loss = loss + prompt_weight * F.cross_entropy(prompt.float(), batch["prompt_targets"])
     return loss, logits
 
 
@@ -489,7 +507,7 @@ def evaluate(model, data, encoded, val, pad_id, batch_size=48):
 def format_eval(stats) -> str:
     parts = []
     for kind, s in stats.items():
-        acc = s["exact"] if kind == "extraction" else s["first"]
+        acc = s["exact"] if kind in ("extraction", "listing") else s["first"]
         parts.append(f"{kind} {acc * 100:.1f}% (n={s['n']}, loss {s['loss']:.3f})")
     total = sum(s["n"] for s in stats.values())
     mean_loss = sum(s["loss"] * s["n"] for s in stats.values()) / total
@@ -633,11 +651,11 @@ def main(argv=None):
             done_reason = f"time budget of {args.minutes:g} min reached"
             break
         idx, epoch = batch_indices(train, step, args.batch_size, args.seed)
-        batch = collate(data, encoded, idx, tokenizer.pad_token_id)
+        batch = collate(data, encoded, idx, tokenizer.pad_token_id, model.config.image_token_id)
         lr = lr_at(step, args)
         for group in optimizer.param_groups:
             group["lr"] = lr * group.get("scale", 1.0)
-        loss, _ = batch_loss(model, batch, heads, args.aux_weight)
+        loss, _ = batch_loss(model, batch, heads, args.aux_weight, args.prompt_loss_weight)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
