@@ -125,8 +125,7 @@ public struct TrainingConfig: Sendable {
 
     /// LLaVA's expand2square background: `tuple(int(x * 255) for x in image_mean)` of CLIP, (122, 116, 104).
     public static var padColor: (r: UInt8, g: UInt8, b: UInt8) {
-        let m = ImageProcessorConfig.openAIClipMean.map { UInt8(clamping: Int($0 * 255)) }
-        return (m[0], m[1], m[2])
+        ImageProcessorConfig.padColor(mean: ImageProcessorConfig.openAIClipMean)
     }
 }
 
@@ -593,26 +592,13 @@ public struct TrainingSet: Sendable {
         try Output.makeDirectory(directory)
         let imageBytes = config.inputSize * config.inputSize * 3
         let imagesURL = directory.appendingPathComponent("images.u8")
-        let fd = open(imagesURL.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else {
-            throw SynthError(.output, "cannot write \(imagesURL.path) (\(String(cString: strerror(errno))))")
-        }
+        let fd = try Self.openSized(imagesURL, bytes: imageCount * imageBytes)
         defer { close(fd) }
-        guard ftruncate(fd, off_t(imageCount * imageBytes)) == 0 else {
-            throw SynthError(.output, "cannot size \(imagesURL.path) to \(imageCount * imageBytes) bytes (\(String(cString: strerror(errno))))")
-        }
-
         let grid = config.inputSize / config.labelCell
         let labelBytes = grid * grid * 2
         let labelsURL = directory.appendingPathComponent("labels.u8")
-        let labelsFD = open(labelsURL.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard labelsFD >= 0 else {
-            throw SynthError(.output, "cannot write \(labelsURL.path) (\(String(cString: strerror(errno))))")
-        }
+        let labelsFD = try Self.openSized(labelsURL, bytes: imageCount * labelBytes)
         defer { close(labelsFD) }
-        guard ftruncate(labelsFD, off_t(imageCount * labelBytes)) == 0 else {
-            throw SynthError(.output, "cannot size \(labelsURL.path) to \(imageCount * labelBytes) bytes (\(String(cString: strerror(errno))))")
-        }
 
         let lines = Slots<String>(count: config.count)
         let outcomes = Slots<(SampleKind, String, Bool)>(count: config.count)
@@ -658,6 +644,20 @@ public struct TrainingSet: Sendable {
         let summary = Summary(samples: config.count, images: imageCount, kinds: kinds, answers: answers, fallbacks: fallbacks)
         try Output.write(manifest(summary).pretty + "\n", to: directory.appendingPathComponent("manifest.json"))
         return summary
+    }
+
+    /// A file created (or truncated) at `url` and sized to `bytes`, for slot writes with `pwrite`.
+    static func openSized(_ url: URL, bytes: Int) throws -> Int32 {
+        let fd = open(url.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else {
+            throw SynthError(.output, "cannot write \(url.path) (\(String(cString: strerror(errno))))")
+        }
+        guard ftruncate(fd, off_t(bytes)) == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            throw SynthError(.output, "cannot size \(url.path) to \(bytes) bytes (\(reason))")
+        }
+        return fd
     }
 
     public func manifest(_ summary: Summary) -> JSONValue {

@@ -41,15 +41,22 @@ public enum Canvas {
         let (columns, rows, cells) = layout(regions)
         var canvas = RGBImage(width: max(1, columns * cell), height: max(1, rows * cell), fill: background)
         for (region, place) in zip(regions, cells) {
-            let b = region.integral
-            let x0 = min(max(b.x, 0), image.width - 1), y0 = min(max(b.y, 0), image.height - 1)
-            let w = min(b.width, image.width - x0), h = min(b.height, image.height - y0)
-            let crop = image.cropped(x: x0, y: y0, width: w, height: h)
+            let crop = image.cropped(to: region)
+            let w = crop.width, h = crop.height
             let scale = Double(cell) / Double(max(w, h))
             let rw = max(1, Int((Double(w) * scale).rounded())), rh = max(1, Int((Double(h) * scale).rounded()))
             let resized = crop.resized(width: rw, height: rh, resample: .bicubic)
             canvas.paste(resized, x: place.column * cell + (cell - rw) / 2, y: place.row * cell + (cell - rh) / 2)
         }
         return canvas
+    }
+}
+
+extension RGBImage {
+    /// The pixels of `box` (integral bounds), clipped to the image; at least one pixel.
+    public func cropped(to box: PixelBox) -> RGBImage {
+        let b = box.integral
+        let x0 = min(max(b.x, 0), width - 1), y0 = min(max(b.y, 0), height - 1)
+        return cropped(x: x0, y: y0, width: min(b.width, width - x0), height: min(b.height, height - y0))
     }
 }

@@ -125,11 +125,9 @@ public struct Focus: AnsweringMethod {
         var anyYes = false
         for i in regions.indices {
             if i >= options.steps && (!options.overrun || anyYes) { break }
-            let logits = try executor.run(ModelTask(prompt: prompt, views: [ImageView(image: image, crop: regions[i].box)],
-                                                    operation: .candidates(["Yes", "No"]), bucket: .search), ledger: &ledger)
-            guard case .logits(let l) = logits, l.count == 2 else { preconditionFailure("candidates return two logits") }
-            regions[i].confidence = Self.confidence(yes: l[0], no: l[1])
-            if l[0] > l[1] { anyYes = true }
+            let l = try executor.yesNoLogits(prompt: prompt, views: [ImageView(image: image, crop: regions[i].box)], ledger: &ledger)
+            regions[i].confidence = Self.confidence(yes: l.yes, no: l.no)
+            if l.yes > l.no { anyYes = true }
         }
         // Re-rank the checked regions by confidence (the first of equals wins).
         let best = regions.indices.filter { regions[$0].confidence != nil }
@@ -149,7 +147,7 @@ public struct Focus: AnsweringMethod {
                 for r in t.regions where (r.confidence ?? -1) > options.type2Confidence { boxes.append(r.box) }
             }
             if boxes.isEmpty, let t = evidence.first, let c = t.chosen { boxes = [t.regions[c].box] }
-            boxes = Self.mergeOverlapping(boxes)
+            boxes = PixelBox.mergingOverlaps(boxes)
             guard !boxes.isEmpty else { return ImageView(image: image) }
             return boxes.count == 1 ? ImageView(image: image, crop: boxes[0]) : ImageView(image: image, canvas: boxes)
         }
@@ -163,35 +161,9 @@ public struct Focus: AnsweringMethod {
                 if (dx * dx + dy * dy).squareRoot() > options.canvasDistance { far = true }
             }
         }
-        return far ? ImageView(image: image, canvas: chosen) : ImageView(image: image, crop: Self.union(chosen))
+        return far ? ImageView(image: image, canvas: chosen) : ImageView(image: image, crop: PixelBox.union(chosen))
     }
 
-    static func union(_ boxes: [PixelBox]) -> PixelBox {
-        let x0 = boxes.map(\.x).min()!, y0 = boxes.map(\.y).min()!
-        let x1 = boxes.map { $0.x + $0.width }.max()!, y1 = boxes.map { $0.y + $0.height }.max()!
-        return PixelBox(x: x0, y: y0, width: x1 - x0, height: y1 - y0)
-    }
-
-    /// Boxes that overlap are replaced by their union until none overlap.
-    static func mergeOverlapping(_ boxes: [PixelBox]) -> [PixelBox] {
-        var out = boxes
-        var merged = true
-        while merged {
-            merged = false
-            outer: for i in out.indices {
-                for j in out.indices where j > i {
-                    let a = out[i], b = out[j]
-                    if a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height {
-                        out[i] = union([a, b])
-                        out.remove(at: j)
-                        merged = true
-                        break outer
-                    }
-                }
-            }
-        }
-        return out
-    }
 }
 
 /// A small seeded generator for the random-map ablation (reproducible across runs and machines).

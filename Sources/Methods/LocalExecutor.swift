@@ -39,9 +39,7 @@ public final class LocalExecutor: TaskExecutor {
             return Canvas.compose(regions, from: image, cell: inputSize, background: model.imageProcessor.config.padColor)
         }
         guard let crop = view.crop else { return image }
-        let b = crop.integral
-        let x0 = min(max(b.x, 0), image.width - 1), y0 = min(max(b.y, 0), image.height - 1)
-        return image.cropped(x: x0, y: y0, width: min(b.width, image.width - x0), height: min(b.height, image.height - y0))
+        return image.cropped(to: crop)
     }
 
     public func run(_ task: ModelTask) throws -> (output: TaskOutput, cost: TaskCost) {

@@ -16,6 +16,14 @@ extension TaskExecutor {
         return output
     }
 
+    /// The next-token logits of "Yes" and "No" after `prompt` on `views`: one search pass (FOCUS's
+    /// verification, ZoomEye's confidences, the existence probe).
+    public func yesNoLogits(prompt: String, views: [ImageView], ledger: inout ComputeLedger) throws -> (yes: Float, no: Float) {
+        let output = try run(ModelTask(prompt: prompt, views: views, operation: .candidates(["Yes", "No"]), bucket: .search), ledger: &ledger)
+        guard case .logits(let l) = output, l.count == 2 else { preconditionFailure("candidates return two logits") }
+        return (l[0], l[1])
+    }
+
     /// Asks the multiple-choice question on `views` and reads the generated letter.
     public func answerMultipleChoice(_ question: Question, on views: [ImageView], ledger: inout ComputeLedger) throws -> Answer {
         // A question without options (`focus ask` without --option) is answered in free text.
@@ -61,14 +69,10 @@ public struct OracleCrop: AnsweringMethod {
     }
 
     public func view(for question: Question, executor: TaskExecutor) throws -> ImageView {
-        guard let first = question.boxes.first else { return ImageView(image: question.image) }
+        guard !question.boxes.isEmpty else { return ImageView(image: question.image) }
         let size = try executor.imageSize(of: question.image)
         let inputSize = executor.inputSize
-        var x0 = first.x, y0 = first.y, x1 = first.x + first.width, y1 = first.y + first.height
-        for b in question.boxes.dropFirst() {
-            x0 = min(x0, b.x); y0 = min(y0, b.y); x1 = max(x1, b.x + b.width); y1 = max(y1, b.y + b.height)
-        }
-        let union = PixelBox(x: x0, y: y0, width: x1 - x0, height: y1 - y0)
+        let union = PixelBox.union(question.boxes)
         return ImageView(image: question.image,
                          crop: union.enlarged(toAtLeast: Double(inputSize), imageWidth: size.width, imageHeight: size.height))
     }

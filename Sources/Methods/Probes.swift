@@ -76,10 +76,9 @@ public struct ExistenceOnCropsProbe: EvaluationProbe {
         var outcomes: [Outcome] = []
         for (suffix, crop, expected) in [("/with", positive, true), ("/without", negative, false)] {
             let view = ImageView(image: question.image, crop: crop)
-            let task = ModelTask(prompt: Self.prompt(target: target, template: executor.chatTemplate), views: [view],
-                                 operation: .candidates(["Yes", "No"]), bucket: .search)
-            guard case .logits(let l) = try executor.run(task, ledger: &ledger) else { preconditionFailure("candidates return logits") }
-            let yes = l[0] > l[1]
+            let l = try executor.yesNoLogits(prompt: Self.prompt(target: target, template: executor.chatTemplate), views: [view],
+                                             ledger: &ledger)
+            let yes = l.yes > l.no
             let answer = Answer(raw: yes ? "Yes" : "No", letter: nil, scheme: .logitMatching, views: [view], targets: [target])
             outcomes.append(Outcome(idSuffix: suffix, answer: answer, correct: yes == expected))
         }

@@ -38,6 +38,35 @@ public struct PixelBox: Sendable, Codable, Equatable, Hashable {
         return PixelBox(x: nx, y: ny, width: nw, height: nh)
     }
 
+    /// The smallest box holding all of `boxes` (not empty).
+    public static func union(_ boxes: [PixelBox]) -> PixelBox {
+        let x0 = boxes.map(\.x).min()!, y0 = boxes.map(\.y).min()!
+        let x1 = boxes.map { $0.x + $0.width }.max()!, y1 = boxes.map { $0.y + $0.height }.max()!
+        return PixelBox(x: x0, y: y0, width: x1 - x0, height: y1 - y0)
+    }
+
+    /// Boxes that overlap once grown by `buffer` on every side are replaced by their union, first
+    /// pair first, until none do (FOCUS's type-2 regions with no buffer; ZoomEye's patches with 50 px).
+    public static func mergingOverlaps(_ boxes: [PixelBox], buffer: Double = 0) -> [PixelBox] {
+        var out = boxes
+        var merged = true
+        while merged {
+            merged = false
+            outer: for i in out.indices {
+                for j in out.indices where j > i {
+                    let p = out[i], q = out[j], b = buffer
+                    if p.x - b < q.x + q.width && q.x - b < p.x + p.width && p.y - b < q.y + q.height && q.y - b < p.y + p.height {
+                        out[i] = union([p, q])
+                        out.remove(at: j)
+                        merged = true
+                        break outer
+                    }
+                }
+            }
+        }
+        return out
+    }
+
     /// Integer pixel bounds (floor of the origin, ceiling of the far edge).
     public var integral: (x: Int, y: Int, width: Int, height: Int) {
         let x0 = Int(x.rounded(.down)), y0 = Int(y.rounded(.down))

@@ -111,10 +111,8 @@ public struct ZoomEye: AnsweringMethod {
 
     func confidence(_ question: String, on view: ImageView, executor: TaskExecutor, ledger: inout ComputeLedger) throws -> Double {
         let prompt = executor.chatTemplate.prompt(question: question, image: true)
-        let output = try executor.run(ModelTask(prompt: prompt, views: [view], operation: .candidates(["Yes", "No"]), bucket: .search),
-                                      ledger: &ledger)
-        guard case .logits(let l) = output, l.count == 2 else { preconditionFailure("candidates return two logits") }
-        return Double(Focus.confidence(yes: l[0], no: l[1]))
+        let l = try executor.yesNoLogits(prompt: prompt, views: [view], ledger: &ledger)
+        return Double(Focus.confidence(yes: l.yes, no: l.no))
     }
 
     // MARK: - Answer
@@ -216,22 +214,8 @@ public struct ZoomEye: AnsweringMethod {
     /// canvas; the full image when nothing was found or the root is among them.
     func finalView(_ nodes: [Node], image: URL, size: (width: Int, height: Int), patch: Int) -> ImageView {
         guard !nodes.isEmpty, !nodes.contains(where: { $0.depth == 0 }) else { return ImageView(image: image) }
-        var boxes = nodes.map { patchBox($0.box, size: size, patch: patch) }
-        let b = options.mergeBuffer
-        var merged = true
-        while merged {
-            merged = false
-            outer: for i in boxes.indices {
-                for j in boxes.indices where j > i {
-                    let p = boxes[i], q = boxes[j]
-                    if p.x - b < q.x + q.width && q.x - b < p.x + p.width && p.y - b < q.y + q.height && q.y - b < p.y + p.height {
-                        boxes[i] = Focus.union([p, q]); boxes.remove(at: j); merged = true
-                        break outer
-                    }
-                }
-            }
-        }
-        let union = Focus.union(boxes)
+        let boxes = PixelBox.mergingOverlaps(nodes.map { patchBox($0.box, size: size, patch: patch) }, buffer: options.mergeBuffer)
+        let union = PixelBox.union(boxes)
         if boxes.count == 2 && max(union.width, union.height) > options.sideThreshold {
             return ImageView(image: image, canvas: boxes)
         }

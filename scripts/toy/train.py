@@ -160,6 +160,11 @@ class Data:
         return ((x / 255.0) - torch.tensor(CLIP_MEAN).view(1, 3, 1, 1)) / torch.tensor(CLIP_STD).view(1, 3, 1, 1)
 
 
+def images_of(data: Data, sample_indices):
+    """The distinct image slots of these samples, ascending."""
+    return sorted({data.samples[k]["image_index"] for k in sample_indices} - {None})
+
+
 def split(data: Data, val_samples: int, seed: int):
     """Held-out samples: whole images (all questions about them) and text-only samples, drawn at random."""
     groups = {}
@@ -637,11 +642,11 @@ def main(argv=None):
         raise SystemExit(f"a sample has {max(lengths)} tokens, over max_position_embeddings")
 
     model.train()
+    val_images = images_of(data, val)
     if heads is None:
         log(f"{args.data} has no labels.u8: no auxiliary per-patch loss", log_file)
     elif not args.resume and args.vision_minutes > 0:
-        image_of = lambda ks: sorted({data.samples[k]["image_index"] for k in ks} - {None})
-        pretrain_vision(model, heads, data, image_of(train), image_of(val), args, log_file)
+        pretrain_vision(model, heads, data, images_of(data, train), val_images, args, log_file)
     start = time.time()
     last_save = start
     done_reason = "steps done"
@@ -673,7 +678,7 @@ def main(argv=None):
         if step % args.eval_every == 0 or step == args.steps:
             t0 = time.time()
             log(f"step {step}: " + format_eval(evaluate(model, data, encoded, val, tokenizer.pad_token_id))
-                + (" | " + cell_eval(model, heads, data, sorted({data.samples[k]["image_index"] for k in val} - {None}))
+                + (" | " + cell_eval(model, heads, data, val_images)
                    if heads is not None else "")
                 + f" ({time.time() - t0:.0f} s)", log_file)
             window_start += time.time() - t0

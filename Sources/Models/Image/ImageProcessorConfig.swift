@@ -5,8 +5,10 @@ import Foundation
 public struct ImageProcessorConfig: Sendable, Decodable, Equatable {
     /// LLaVA's expand2square background, `tuple(int(x * 255) for x in image_mean)`; also the
     /// background of FOCUS's canvases.
-    public var padColor: (r: UInt8, g: UInt8, b: UInt8) {
-        let m = imageMean.map { UInt8(clamping: Int($0 * 255)) }
+    public var padColor: (r: UInt8, g: UInt8, b: UInt8) { Self.padColor(mean: imageMean) }
+
+    public static func padColor(mean: [Double]) -> (r: UInt8, g: UInt8, b: UInt8) {
+        let m = mean.map { UInt8(clamping: Int($0 * 255)) }
         return (m[0], m[1], m[2])
     }
 
