@@ -59,6 +59,26 @@ public enum QuestionText {
     /// The listing prompt of the training data: every object word tied to what it looks like.
     public static let listing = "List the objects in the image from left to right."
 
+    /// What a training prompt starts with when an image comes first.
+    public static let imageMarker = "<image>\n"
+
+    /// The answer of `q` as a sentence: "The heart is purple.", "The star is on the left side of the
+    /// ring.", "There is no moon in the image.", "There are 3 hearts in the image."
+    public static func statement(_ q: SynthQuestion) -> String {
+        let name = q.targetObjects.first ?? ""
+        switch q.type {
+        case .attribute:
+            return "The \(name) is \(q.answer)."
+        case .spatial:
+            return "The \(name) is on the \(q.answer) side of the \(q.targetObjects.count > 1 ? q.targetObjects[1] : "")."
+        case .existence:
+            return q.answer == yes ? "There is a \(name) in the image." : "There is no \(name) in the image."
+        case .counting:
+            let plural = ObjectShape(name: name)?.plural ?? name
+            return q.answer == "1" ? "There is 1 \(name) in the image." : "There are \(q.answer) \(plural) in the image."
+        }
+    }
+
     /// "a red star, a blue ring and a green circle." (the objects in the order given).
     public static func listingAnswer(_ objects: [(color: String, shape: String)]) -> String {
         let items = objects.map { "a \($0.color) \($0.shape)" }

@@ -23,8 +23,12 @@ public enum SampleKind: String, CaseIterable, Sendable {
     /// circle.": dense supervision that ties every shape and colour word to its pixels (the role
     /// caption alignment plays for LLaVA's pretrained decoder).
     case listing
+    /// Text only: a multiple-choice question whose answer the prompt states first ("The heart is
+    /// purple. What is the color of the heart? (A) red … (D) purple …" -> D). It teaches the step from
+    /// an answer word to its option letter on 50-token sequences, apart from seeing the answer.
+    case lookup
 
-    public var hasImage: Bool { self != .extraction }
+    public var hasImage: Bool { self != .extraction && self != .lookup }
 }
 
 /// The share of each kind of sample (normalised weights).
@@ -32,7 +36,7 @@ public struct TrainingMix: Sendable, Equatable {
     /// [SampleKind.allCases.count], in `SampleKind.allCases` order.
     public var weights: [Double]
 
-    public static let standard = TrainingMix(weights: [0.25, 0.12, 0.20, 0.10, 0.08, 0.10, 0.15])
+    public static let standard = TrainingMix(weights: [0.22, 0.10, 0.18, 0.10, 0.07, 0.10, 0.13, 0.10])
 
     public init(weights: [Double]) { self.weights = weights }
 
@@ -87,8 +91,11 @@ public struct TrainingConfig: Sendable {
     /// Side of the cells of labels.u8 (pixels of the input); the training script's auxiliary per-patch
     /// loss wants the vision tower's patch size.
     public var labelCell = 8
+    /// Questions per view: the first one, then follow-up turns about the same view (LLaVA's
+    /// multi-turn conversations), so one image's 144 tokens carry several supervised answers.
+    public var turns = 1
 
-    public static let generatorVersion = 2
+    public static let generatorVersion = 3
 
     public init() {}
 
@@ -118,6 +125,9 @@ public struct TrainingConfig: Sendable {
         guard labelCell >= 1, inputSize % labelCell == 0 else {
             throw SynthError(.badArgument, "--label-cell must divide --input-size (\(inputSize)), got \(labelCell)")
         }
+        guard (1...8).contains(turns) else {
+            throw SynthError(.badArgument, "--turns must be between 1 and 8, got \(turns)")
+        }
         guard minVisibleFraction > 0, minVisibleFraction <= 1 else {
             throw SynthError(.badArgument, "--min-visible-fraction must be in (0, 1], got \(minVisibleFraction)")
         }
@@ -144,16 +154,33 @@ public struct TrainingSample: Sendable {
     public var shape: ObjectShape?
     /// True when the planned kind or answer was impossible for this scene and another was used.
     public var fellBack: Bool
+    /// Later turns about the same view (their prompts carry no `<image>`).
+    public var followUps: [Turn] = []
+
+    /// A follow-up question and its answer.
+    public struct Turn: Sendable {
+        public var kind: SampleKind
+        public var prompt: String
+        public var answer: String
+        public var question: SynthQuestion?
+        public var shape: ObjectShape?
+    }
 
     public var record: JSONValue {
-        .object([
+        var fields: [(String, JSONValue)] = [
             ("id", .int(id)),
             ("image_index", imageIndex.map { .int($0) } ?? .null),
             ("kind", .string(kind.rawValue)),
             ("prompt", .string(prompt)),
             ("answer", .string(answer)),
             ("view", view.map { .box($0) } ?? .null),
-        ])
+        ]
+        if !followUps.isEmpty {
+            fields.append(("turns", .array(followUps.map {
+                .object([("kind", .string($0.kind.rawValue)), ("prompt", .string($0.prompt)), ("answer", .string($0.answer))])
+            })))
+        }
+        return .object(fields)
     }
 }
 
@@ -359,6 +386,7 @@ public struct TrainingSet: Sendable {
         let planned = plan[index]
         var rng = SynthRandom(seed: config.seed, purpose: .trainingSample, index: index)
         if planned.kind == .extraction { return extractionSample(index, rng: &rng) }
+        if planned.kind == .lookup { return lookupSample(index, rng: &rng) }
         for attempt in 0..<Self.attempts {
             let view: SceneBox
             if attempt > 0, rng.bool(0.5), let group = targetGroup(planned, scene: scene, rng: &rng) {
@@ -368,9 +396,11 @@ public struct TrainingSet: Sendable {
                 view = randomView(scene, near: near, allowFull: attempt == 0, rng: &rng)
             }
             let strict = attempt < Self.attempts * 2 / 3
-            if var s = question(planned.kind, planned: planned, facts: facts(scene, view: view), strict: strict, rng: &rng) {
+            let viewFacts = facts(scene, view: view)
+            if var s = question(planned.kind, planned: planned, facts: viewFacts, strict: strict, rng: &rng) {
                 s.id = index
                 s.imageIndex = planned.imageIndex
+                s.followUps = followUps(after: s, facts: viewFacts, rng: &rng)
                 return s
             }
         }
@@ -382,10 +412,12 @@ public struct TrainingSet: Sendable {
             for _ in 0..<Self.attempts {
                 let near = scene.objects.isEmpty || rng.bool(0.3) ? nil : rng.pick(scene.objects)
                 let view = randomView(scene, near: near, allowFull: false, rng: &rng)
-                if var s = question(.verification, planned: p, facts: facts(scene, view: view), strict: false, rng: &rng) {
+                let viewFacts = facts(scene, view: view)
+                if var s = question(.verification, planned: p, facts: viewFacts, strict: false, rng: &rng) {
                     s.id = index
                     s.imageIndex = planned.imageIndex
                     s.fellBack = true
+                    s.followUps = followUps(after: s, facts: viewFacts, rng: &rng)
                     return s
                 }
             }
@@ -403,7 +435,7 @@ public struct TrainingSet: Sendable {
             let (shown, label) = q.shuffledOptions(&rng)
             return TrainingSample(
                 id: 0, kind: kind, imageIndex: nil,
-                prompt: "<image>\n" + QuestionText.multipleChoice(q.question, options: shown), answer: label,
+                prompt: QuestionText.imageMarker + QuestionText.multipleChoice(q.question, options: shown), answer: label,
                 view: facts.view, question: q, shape: nil, fellBack: false)
         }
         switch kind {
@@ -416,7 +448,7 @@ public struct TrainingSet: Sendable {
             if kind == .existence { return multipleChoice(q) }
             let word = rng.bool(config.pluralVerification) ? shape.plural : shape.name
             return TrainingSample(
-                id: 0, kind: .verification, imageIndex: nil, prompt: "<image>\n" + QuestionText.verification(word),
+                id: 0, kind: .verification, imageIndex: nil, prompt: QuestionText.imageMarker + QuestionText.verification(word),
                 answer: planned.wantYes ? QuestionText.yes : QuestionText.no, view: facts.view, question: q,
                 shape: shape, fellBack: false)
         case .attribute:
@@ -452,32 +484,72 @@ public struct TrainingSet: Sendable {
             guard !visible.isEmpty, visible.count <= 8, touching.count == visible.count else { return nil }
             let ordered = visible.sorted { $0.box.centerX != $1.box.centerX ? $0.box.centerX < $1.box.centerX : $0.box.centerY < $1.box.centerY }
             return TrainingSample(
-                id: 0, kind: .listing, imageIndex: nil, prompt: "<image>\n" + QuestionText.listing,
+                id: 0, kind: .listing, imageIndex: nil, prompt: QuestionText.imageMarker + QuestionText.listing,
                 answer: QuestionText.listingAnswer(ordered.map { ($0.color.rawValue, $0.shape.name) }),
                 view: facts.view, question: nil, shape: nil, fellBack: false)
-        case .extraction:
+        case .extraction, .lookup:
             return nil
+        }
+    }
+
+    /// Up to `turns - 1` further questions about the same view, of image kinds drawn by the mix, with
+    /// random wanted answers; a kind the view cannot support, or a question already asked, is redrawn
+    /// a few times and then skipped.
+    func followUps(after first: TrainingSample, facts: ViewFacts, rng: inout SynthRandom) -> [TrainingSample.Turn] {
+        guard config.turns > 1 else { return [] }
+        let kinds = SampleKind.allCases.filter(\.hasImage)
+        let weights = kinds.map { config.mix.weight($0) }
+        guard weights.reduce(0, +) > 0 else { return [] }
+        var asked: Set<String> = [first.prompt]
+        var turns: [TrainingSample.Turn] = []
+        for _ in 1..<config.turns {
+            for _ in 0..<6 {
+                let kind = kinds[rng.weightedIndex(weights)]
+                let planned = Planned(kind: kind, wantYes: rng.bool(0.5), wantCount: rng.int(in: 1...4), imageIndex: nil)
+                guard let s = question(kind, planned: planned, facts: facts, strict: false, rng: &rng),
+                      !asked.contains(s.prompt) else { continue }
+                asked.insert(s.prompt)
+                let prompt = s.prompt.hasPrefix(QuestionText.imageMarker) ? String(s.prompt.dropFirst(QuestionText.imageMarker.count)) : s.prompt
+                turns.append(.init(kind: s.kind, prompt: prompt, answer: s.answer, question: s.question, shape: s.shape))
+                break
+            }
+        }
+        return turns
+    }
+
+    /// A text-only multiple-choice question of a random type whose answer the prompt states first.
+    func lookupSample(_ index: Int, rng: inout SynthRandom) -> TrainingSample {
+        let q = randomQuestion(rng: &rng)
+        let (shown, label) = q.shuffledOptions(&rng)
+        return TrainingSample(
+            id: index, kind: .lookup, imageIndex: nil,
+            prompt: QuestionText.statement(q) + " " + QuestionText.multipleChoice(q.question, options: shown),
+            answer: label, view: nil, question: q, shape: nil, fellBack: false)
+    }
+
+    /// A question about no scene (boxes are placeholders), of a random type with random answers.
+    func randomQuestion(rng: inout SynthRandom) -> SynthQuestion {
+        let picked = rng.sample(ObjectShape.allCases, count: 2)
+        let a = picked[0], b = picked[1]
+        let dummy = SceneBox(x: 0, y: 0, width: 1, height: 1)
+        switch QuestionType.allCases[rng.int(QuestionType.allCases.count)] {
+        case .attribute:
+            return .attribute(shape: a, color: rng.pick(ObjectColor.allCases), box: dummy, colors: ObjectColor.allCases, rng: &rng)
+        case .spatial:
+            let subjectLeft = rng.bool(0.5)
+            let subject = SceneObject(shape: a, color: .red, fill: (0, 0, 0), box: SceneBox(x: subjectLeft ? 0 : 10, y: 0, width: 1, height: 1))
+            let reference = SceneObject(shape: b, color: .red, fill: (0, 0, 0), box: SceneBox(x: subjectLeft ? 10 : 0, y: 0, width: 1, height: 1))
+            return .spatial(subject: subject, reference: reference)
+        case .existence:
+            return .existence(shape: a, boxes: rng.bool(0.5) ? [dummy] : [])
+        case .counting:
+            return .counting(shape: a, boxes: Array(repeating: dummy, count: rng.int(in: 1...4)))
         }
     }
 
     /// A text-only FOCUS step-1 sample about a random question of any type.
     func extractionSample(_ index: Int, rng: inout SynthRandom) -> TrainingSample {
-        let picked = rng.sample(ObjectShape.allCases, count: 2)
-        let a = picked[0], b = picked[1]
-        let dummy = SceneBox(x: 0, y: 0, width: 1, height: 1)
-        let q: SynthQuestion
-        switch QuestionType.allCases[rng.int(QuestionType.allCases.count)] {
-        case .attribute:
-            q = .attribute(shape: a, color: rng.pick(ObjectColor.allCases), box: dummy, colors: ObjectColor.allCases, rng: &rng)
-        case .spatial:
-            let subject = SceneObject(shape: a, color: .red, fill: (0, 0, 0), box: dummy)
-            let reference = SceneObject(shape: b, color: .red, fill: (0, 0, 0), box: dummy)
-            q = .spatial(subject: subject, reference: reference)
-        case .existence:
-            q = .existence(shape: a, boxes: [])
-        case .counting:
-            q = .counting(shape: a, boxes: [dummy])
-        }
+        let q = randomQuestion(rng: &rng)
         return TrainingSample(
             id: index, kind: .extraction, imageIndex: nil, prompt: QuestionText.extractionPrompt(q.question),
             answer: QuestionText.extractionAnswer(q.targets), view: nil, question: q, shape: nil, fellBack: false)
@@ -691,7 +763,8 @@ public struct TrainingSet: Sendable {
                 ("pad_to_square", .array([.int(Int(pad.r)), .int(Int(pad.g)), .int(Int(pad.b))])),
                 ("resample", .string("bicubic")),
             ])),
-            ("chat_format", .string("USER: {prompt} ASSISTANT: {answer}</s>")),
+            ("turns", .int(c.turns)),
+            ("chat_format", .string("USER: {prompt} ASSISTANT: {answer}</s>, then USER: {turns[i].prompt} ASSISTANT: {turns[i].answer}</s> for each follow-up turn")),
             ("plurals", .object(ObjectShape.allCases.map { ($0.name, .string($0.plural)) })),
         ])
     }

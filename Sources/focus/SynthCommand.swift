@@ -105,9 +105,10 @@ struct SynthTrain: ParsableCommand {
         abstract: "Write training data for the toy model: views of synthetic scenes with questions, plus target extraction.",
         discussion: """
             Writes OUT/images.u8 (uint8 [images, S, S, 3]: each view padded to a square with CLIP's mean \
-            colour and bicubic-resized to S), OUT/samples.jsonl ({id, image_index, kind, prompt, answer, \
-            view}) and OUT/manifest.json. The trainer wraps each prompt as \
-            "USER: {prompt} ASSISTANT: {answer}</s>". Deterministic for any --workers.
+            colour and bicubic-resized to S), OUT/labels.u8 (per-cell shape and colour labels), \
+            OUT/samples.jsonl ({id, image_index, kind, prompt, answer, view, turns?}) and OUT/manifest.json. \
+            The trainer wraps each prompt as "USER: {prompt} ASSISTANT: {answer}</s>", followed by one such \
+            turn per follow-up in `turns` (--turns > 1). Deterministic for any --workers.
             """)
 
     @Option(name: .long, help: "Output directory (created if missing).")
@@ -131,8 +132,11 @@ struct SynthTrain: ParsableCommand {
     @Option(name: .long, help: "At most this many distractors per scene (uniform from 0).")
     var distractors = 40
 
-    @Option(name: .long, help: "Sample mix as KIND=WEIGHT pairs (verification, existence, attribute, spatial, counting, extraction, listing); unlisted kinds keep 0.25/0.12/0.20/0.10/0.08/0.10/0.15.")
+    @Option(name: .long, help: "Sample mix as KIND=WEIGHT pairs (verification, existence, attribute, spatial, counting, extraction, listing, lookup); unlisted kinds keep 0.22/0.10/0.18/0.10/0.07/0.10/0.13/0.10.")
     var mix: String?
+
+    @Option(name: .long, help: "Questions per view: the first, then follow-up turns about the same image (1-8).")
+    var turns = 1
 
     @Option(name: .long, help: "An object is visible when its longest side is at least this many pixels after resizing.")
     var minApparentSize = 8.0
@@ -163,6 +167,7 @@ struct SynthTrain: ParsableCommand {
             c.minVisibleFraction = minVisibleFraction
             c.pluralVerification = pluralVerification
             c.labelCell = labelCell
+            c.turns = turns
             try c.validate()
             return c
         } catch let error as SynthError {

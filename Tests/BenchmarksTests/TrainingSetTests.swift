@@ -141,16 +141,32 @@ final class TrainingSetTests: SynthTestCase {
 
     func testEveryAnswerFollowsFromTheSceneAndTheView() throws {
         var c = config(count: 400)
-        c.mix = try TrainingMix.parse("verification=0.2,existence=0.15,attribute=0.2,spatial=0.15,counting=0.1,extraction=0.1,listing=0.1")
+        c.mix = try TrainingMix.parse("verification=0.2,existence=0.15,attribute=0.2,spatial=0.15,counting=0.1,extraction=0.1,listing=0.1,lookup=0.1")
+        c.turns = 3
         let set = try TrainingSet(config: c)
         var scene = set.scene(0), sceneIndex = 0
-        var seen = Set<SampleKind>()
+        var seen = Set<SampleKind>(), followUps = 0
         for i in 0..<c.count {
             if i / c.viewsPerScene != sceneIndex { sceneIndex = i / c.viewsPerScene; scene = set.scene(sceneIndex) }
-            let s = set.sample(i, scene: scene)
+            let first = set.sample(i, scene: scene)
+            XCTAssertLessThanOrEqual(first.followUps.count, 2)
+            XCTAssertEqual(Set(([first.prompt] + first.followUps.map { QuestionText.imageMarker + $0.prompt })).count,
+                           1 + first.followUps.count, "sample \(i): no question asked twice")
+            // Follow-up turns are checked like first turns about the same view.
+            let turns = [first] + first.followUps.map { t in
+                XCTAssertFalse(t.prompt.contains("<image>"))
+                return TrainingSample(id: first.id, kind: t.kind, imageIndex: first.imageIndex, prompt: QuestionText.imageMarker + t.prompt,
+                                      answer: t.answer, view: first.view, question: t.question, shape: t.shape, fellBack: false)
+            }
+            followUps += first.followUps.count
+          for s in turns {
             seen.insert(s.kind)
             if s.kind == .extraction {
                 try checkExtraction(s)
+                continue
+            }
+            if s.kind == .lookup {
+                try checkLookup(s)
                 continue
             }
             let view = try XCTUnwrap(s.view)
@@ -218,8 +234,31 @@ final class TrainingSetTests: SynthTestCase {
             default:
                 XCTFail("unexpected kind \(s.kind)")
             }
+          }
         }
         XCTAssertEqual(seen, Set(SampleKind.allCases))
+        XCTAssertGreaterThan(followUps, c.count / 2, "most views get follow-up turns")
+    }
+
+    func checkLookup(_ s: TrainingSample) throws {
+        let q = try XCTUnwrap(s.question)
+        XCTAssertNil(s.view)
+        XCTAssertNil(s.imageIndex)
+        XCTAssertTrue(s.followUps.isEmpty)
+        let statement = QuestionText.statement(q)
+        XCTAssertTrue(s.prompt.hasPrefix(statement + " "), s.prompt)
+        let mc = parseMultipleChoice(String(s.prompt.dropFirst(statement.count + 1)))
+        XCTAssertEqual(mc.question, q.question)
+        XCTAssertEqual(mc.options[try XCTUnwrap(QuestionText.letters.firstIndex(of: s.answer))], q.answer)
+        // The statement says the answer in words.
+        switch q.type {
+        case .attribute: XCTAssertEqual(statement, "The \(q.targetObjects[0]) is \(q.answer).")
+        case .spatial: XCTAssertEqual(statement, "The \(q.targetObjects[0]) is on the \(q.answer) side of the \(q.targetObjects[1]).")
+        case .existence: XCTAssertEqual(statement, q.answer == "Yes" ? "There is a \(q.targetObjects[0]) in the image." : "There is no \(q.targetObjects[0]) in the image.")
+        case .counting:
+            let shape = try XCTUnwrap(ObjectShape(name: q.targetObjects[0]))
+            XCTAssertEqual(statement, q.answer == "1" ? "There is 1 \(shape.name) in the image." : "There are \(q.answer) \(shape.plural) in the image.")
+        }
     }
 
     func checkExtraction(_ s: TrainingSample) throws {
@@ -268,7 +307,7 @@ final class TrainingSetTests: SynthTestCase {
         expectSynthError(.badArgument, ["--mix", "KIND=WEIGHT"]) { _ = try TrainingMix.parse("verification") }
         expectSynthError(.badArgument, ["--mix", "at least 0"]) { _ = try TrainingMix.parse("spatial=-1") }
         expectSynthError(.badArgument, ["--mix", "positive weight"]) {
-            _ = try TrainingMix.parse("verification=0,existence=0,attribute=0,spatial=0,counting=0,extraction=0,listing=0")
+            _ = try TrainingMix.parse("verification=0,existence=0,attribute=0,spatial=0,counting=0,extraction=0,listing=0,lookup=0")
         }
         var c = config()
         c.inputSize = 8
@@ -279,6 +318,9 @@ final class TrainingSetTests: SynthTestCase {
         c = config()
         c.count = 0
         expectSynthError(.badArgument, ["--count"]) { try c.validate() }
+        c = config()
+        c.turns = 9
+        expectSynthError(.badArgument, ["--turns", "between 1 and 8"]) { try c.validate() }
         c = config()
         c.labelCell = 5
         expectSynthError(.badArgument, ["--label-cell", "32"]) { try c.validate() }

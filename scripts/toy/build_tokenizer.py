@@ -39,8 +39,9 @@ def corpus(samples, few_shot) -> list[str]:
     for ex in few_shot:
         texts.append(f"USER: Question: {ex['question']} {EXTRACTION_INSTRUCTION} ASSISTANT: {ex['answer']}")
     for s in samples:
-        prompt = s["prompt"].replace(IMAGE_TOKEN, "")
-        texts.append(f"USER: {prompt} ASSISTANT: {s['answer']}")
+        for turn in [s] + s.get("turns", []):
+            prompt = turn["prompt"].replace(IMAGE_TOKEN, "")
+            texts.append(f"USER: {prompt} ASSISTANT: {turn['answer']}")
     seen, out = set(), []
     for t in texts:
         t = " ".join(t.replace("\n", " ").split())

@@ -41,7 +41,7 @@ from transformers.utils import logging as hf_logging  # noqa: E402
 CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
 CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
 IMAGE_TOKEN = "<image>"
-KINDS = ["verification", "existence", "attribute", "spatial", "counting", "extraction", "listing"]
+KINDS = ["verification", "existence", "attribute", "spatial", "counting", "extraction", "listing", "lookup"]
 KIND_ALIASES = {"verify": "verification"}
 
 
@@ -89,6 +89,9 @@ def parse_args(argv=None):
     p.add_argument("--text-mlp", type=int, default=688)
     p.add_argument("--vocab-size", type=int, default=1000, help="tokenizer vocabulary (before <image>, <pad>)")
     # Auxiliary per-patch supervision (labels.u8 of focus synth-train).
+    p.add_argument("--init-vision", type=Path, default=None,
+                   help="start the vision tower, projector and per-patch heads from this state.pt (a finished "
+                        "stage 1 of an earlier run) and skip stage 1")
     p.add_argument("--vision-minutes", type=float, default=12.0,
                    help="stage 1: minutes of vision-only pretraining on the per-patch labels (0: none)")
     p.add_argument("--vision-batch-size", type=int, default=64)
@@ -143,8 +146,11 @@ class Data:
             if i is not None and not 0 <= i < len(self.images):
                 raise SystemExit(f"{folder}/samples.jsonl: sample {s['id']} has image_index {i}, "
                                  f"but images.u8 holds {len(self.images)} images")
-            if s["kind"] not in KINDS:
-                raise SystemExit(f"{folder}/samples.jsonl: sample {s['id']} has unknown kind {s['kind']!r}")
+            for turn in [s] + s.get("turns", []):
+                if turn["kind"] not in KINDS:
+                    raise SystemExit(f"{folder}/samples.jsonl: sample {s['id']} has unknown kind {turn['kind']!r}")
+            if any(IMAGE_TOKEN in t["prompt"] for t in s.get("turns", [])):
+                raise SystemExit(f"{folder}/samples.jsonl: sample {s['id']}: a follow-up turn holds '<image>'")
             if (i is None) == s["prompt"].startswith(IMAGE_TOKEN):
                 raise SystemExit(f"{folder}/samples.jsonl: sample {s['id']}: image_index and '<image>' disagree")
 
@@ -189,47 +195,69 @@ def few_shot_history(examples) -> str:
                    f"{ex['answer']}</s>" for ex in examples)
 
 
+def turns_of(sample):
+    """(kind, prompt, answer) of the first turn and every follow-up turn."""
+    return [(t["kind"], t["prompt"], t["answer"]) for t in [sample] + sample.get("turns", [])]
+
+
 def encode_all(data: Data, tokenizer, image_tokens: int, examples, fraction: float, seed: int):
-    """Token ids of every sample in the LLaVA-1.5 chat format, <image> expanded as LlavaProcessor does,
-    and the number of prompt tokens (the loss covers the answer and </s>)."""
+    """Token ids of every sample in the LLaVA-1.5 chat format (follow-up turns appended as further
+    `USER: … ASSISTANT: …</s>` turns), <image> expanded as LlavaProcessor does, and per turn the span
+    [start, end) of its answer tokens and </s> (where the loss goes) and its kind."""
     with_few_shot = np.random.default_rng(seed + 29).random(len(data.samples)) < fraction
     history = few_shot_history(examples)
-    prompts, fulls = [], []
+    texts, owners = [], []  # per sample: turn prompts, turn prompt+answer, then the whole text
     for k, s in enumerate(data.samples):
         prefix = history if s["kind"] == "extraction" and with_few_shot[k] else ""
-        prompt = f"{prefix}USER: {s['prompt']} ASSISTANT:"
-        prompt = prompt.replace(IMAGE_TOKEN, IMAGE_TOKEN * image_tokens)
-        prompts.append(prompt)
-        fulls.append(f"{prompt} {s['answer']}</s>")
-    p_ids = tokenizer(prompts)["input_ids"]
-    f_ids = tokenizer(fulls)["input_ids"]
-    encoded = []
-    for k, (p, f) in enumerate(zip(p_ids, f_ids)):
-        if f[:len(p)] != p or len(f) <= len(p):
-            raise SystemExit(f"sample {data.samples[k]['id']}: the prompt's tokens are not a prefix of "
-                             f"prompt + answer; cannot place the loss")
-        encoded.append((np.asarray(f, dtype=np.int64), len(p)))
+        text = prefix
+        for _, prompt, answer in turns_of(s):
+            text += f"USER: {prompt} ASSISTANT:".replace(IMAGE_TOKEN, IMAGE_TOKEN * image_tokens)
+            texts.append(text)
+            text += f" {answer}</s>"
+            texts.append(text)
+        texts.append(text)
+        owners.append(len(turns_of(s)))
+    ids = tokenizer(texts)["input_ids"]
+    encoded, at = [], 0
+    for k, n_turns in enumerate(owners):
+        full = ids[at + 2 * n_turns]
+        spans = []
+        for t in range(n_turns):
+            p, pa = ids[at + 2 * t], ids[at + 2 * t + 1]
+            if full[:len(pa)] != pa or pa[:len(p)] != p or len(pa) <= len(p):
+                raise SystemExit(f"sample {data.samples[k]['id']}, turn {t}: the prompt's tokens are not a "
+                                 f"prefix of prompt + answer; cannot place the loss")
+            spans.append((len(p), len(pa)))
+        kinds = [kind for kind, _, _ in turns_of(data.samples[k])]
+        encoded.append((np.asarray(full, dtype=np.int64), spans, kinds))
+        at += 2 * n_turns + 1
     return encoded, with_few_shot
 
 
 def collate(data: Data, encoded, indices, pad_id: int, image_id: int = -1):
+    """One padded batch; the loss positions of every turn (`turn_of` numbers the turns of the batch)."""
     seqs = [encoded[k] for k in indices]
-    length = max(len(ids) for ids, _ in seqs)
+    length = max(len(ids) for ids, _, _ in seqs)
     input_ids = torch.full((len(seqs), length), pad_id, dtype=torch.long)
     mask = torch.zeros((len(seqs), length), dtype=torch.long)
-    rows, cols, sample_of = [], [], []
+    rows, cols, turn_of, turn_kinds, turn_sample = [], [], [], [], []
     prompt_rows, prompt_cols = [], []
-    for b, (ids, n_prompt) in enumerate(seqs):
+    for b, (ids, spans, kinds) in enumerate(seqs):
         input_ids[b, :len(ids)] = torch.from_numpy(ids)
         mask[b, :len(ids)] = 1
-        for t in range(n_prompt, len(ids)):
-            rows.append(b)
-            cols.append(t)
-            sample_of.append(b)
-        # Prompt text tokens after text (not image tokens, not right after them): the LM loss of
-        # --prompt-loss-weight.
-        for t in range(1, n_prompt):
-            if ids[t] != image_id and ids[t - 1] != image_id:
+        answer = set()
+        for (lo, hi), kind in zip(spans, kinds):
+            for t in range(lo, hi):
+                rows.append(b)
+                cols.append(t)
+                turn_of.append(len(turn_kinds))
+                answer.add(t)
+            turn_kinds.append(kind)
+            turn_sample.append(b)
+        # Prompt text tokens after text (not image tokens, not right after them, not answers): the LM
+        # loss of --prompt-loss-weight.
+        for t in range(1, len(ids)):
+            if t not in answer and ids[t] != image_id and ids[t - 1] != image_id:
                 prompt_rows.append(b)
                 prompt_cols.append(t)
     image_indices = [data.samples[k]["image_index"] for k in indices if data.samples[k]["image_index"] is not None]
@@ -238,9 +266,10 @@ def collate(data: Data, encoded, indices, pad_id: int, image_id: int = -1):
     cell_labels = data.cell_labels(image_indices) if image_indices and data.labels is not None else None
     prompt_rows, prompt_cols = torch.tensor(prompt_rows, dtype=torch.long), torch.tensor(prompt_cols, dtype=torch.long)
     return dict(input_ids=input_ids, attention_mask=mask, pixel_values=pixel_values, cell_labels=cell_labels,
-                rows=rows, cols=cols, targets=input_ids[rows, cols], sample_of=torch.tensor(sample_of),
+                rows=rows, cols=cols, targets=input_ids[rows, cols], turn_of=torch.tensor(turn_of),
+                turn_kinds=turn_kinds, turn_sample=turn_sample,
                 prompt_rows=prompt_rows, prompt_cols=prompt_cols, prompt_targets=input_ids[prompt_rows, prompt_cols],
-                n=len(seqs))
+                n=len(seqs), turns=len(turn_kinds))
 
 
 def answer_logits(model, batch, with_features=False, prompt_logits=False):
@@ -302,23 +331,48 @@ def image_features(model, pixel_values):
     return torch.stack(list(out.pooler_output))
 
 
-def batch_loss(model, batch, heads=None, aux_weight=0.0, prompt_weight=0.0):
-    """Cross-entropy on the answer tokens and </s>: the mean over each sample's tokens, then over
-    samples; plus aux_weight times the per-patch loss when heads are given, plus prompt_weight times
-    the mean next-token loss on the prompt's text (language-model signal for a from-scratch decoder:
-    it learns the words, and copying, from every sample instead of from one answer each)."""
+def batch_parts(model, batch, heads=None, aux_weight=0.0, prompt_weight=0.0):
+    """Per-turn answer losses (mean over each turn's answer tokens and </s>), the per-patch loss times
+    aux_weight when heads are given, and the prompt tokens' next-token losses when prompt_weight > 0."""
     logits, features, prompt = answer_logits(model, batch, with_features=True, prompt_logits=prompt_weight > 0)
     token_loss = F.cross_entropy(logits.float(), batch["targets"], reduction="none")
-    n = batch["n"]
-    per_sample = torch.zeros(n).index_add_(0, batch["sample_of"], token_loss)
-    counts = torch.zeros(n).index_add_(0, batch["sample_of"], torch.ones_like(token_loss))
-    loss = (per_sample / counts).mean()
+    n = batch["turns"]
+    per_turn = torch.zeros(n).index_add_(0, batch["turn_of"], token_loss)
+    counts = torch.zeros(n).index_add_(0, batch["turn_of"], torch.ones_like(token_loss))
+    aux = None
     if heads is not None and features is not None and batch["cell_labels"] is not None and aux_weight > 0:
         aux, _, _ = heads.loss(features, batch["cell_labels"])
-        loss = loss + aux_weight * aux
+    prompt_losses = None
     if prompt is not None:
-        loss = loss + prompt_weight * F.cross_entropy(prompt.float(), batch["prompt_targets"])
-    return loss, logits
+        prompt_losses = F.cross_entropy(prompt.float(), batch["prompt_targets"], reduction="none")
+    return per_turn / counts, aux, prompt_losses
+
+
+def step_loss(model, batches, heads=None, aux_weight=0.0, prompt_weight=0.0):
+    """The loss of one optimizer step over its batches (image conversations and text-only samples are
+    padded separately, so a 50-token text sample does not pay for a 300-token conversation): the mean
+    over all answer turns, plus aux_weight times the per-patch loss, plus prompt_weight times the mean
+    next-token loss on the prompt text (language-model signal for a from-scratch decoder: it learns the
+    words, and copying, from every sample instead of from one answer each)."""
+    turns, prompts, loss_aux = [], [], 0.0
+    for batch in batches:
+        per_turn, aux, prompt_losses = batch_parts(model, batch, heads, aux_weight, prompt_weight)
+        turns.append(per_turn)
+        if aux is not None:
+            loss_aux = loss_aux + aux_weight * aux
+        if prompt_losses is not None:
+            prompts.append(prompt_losses)
+    loss = torch.cat(turns).mean() + loss_aux
+    if prompts:
+        loss = loss + prompt_weight * torch.cat(prompts).mean()
+    return loss
+
+
+def split_by_image(data: Data, indices):
+    """The step's samples as up to two groups: with an image, text only."""
+    with_image = [k for k in indices if data.samples[k]["image_index"] is not None]
+    text = [k for k in indices if data.samples[k]["image_index"] is None]
+    return [g for g in (with_image, text) if g]
 
 
 # MARK: - Model
@@ -423,6 +477,24 @@ def make_optimizer(modules, args, lr=None, vision_scale=1.0):
     return torch.optim.AdamW(groups, lr=lr or args.lr, betas=(0.9, 0.98), eps=1e-8)
 
 
+def load_vision(model, heads, path: Path, log_file):
+    """The vision tower, projector and per-patch heads of a saved state (its decoder is ignored): a
+    finished stage 1 serves any run with the same vision shapes and image distribution."""
+    state = torch.load(path, weights_only=False)
+    parts = {k: v for k, v in state["model"].items()
+             if k.startswith("model.vision_tower.") or k.startswith("model.multi_modal_projector.")}
+    missing, unexpected = model.load_state_dict(parts, strict=False)
+    mine = [k for k in model.state_dict() if k.startswith("model.vision_tower.") or k.startswith("model.multi_modal_projector.")]
+    absent = [k for k in mine if k not in parts]
+    if absent or unexpected:
+        raise SystemExit(f"{path}: not a matching vision tower (missing {absent[:3]}, unexpected {unexpected[:3]})")
+    if heads is not None:
+        if state.get("heads") is None:
+            raise SystemExit(f"{path}: holds no per-patch heads")
+        heads.load_state_dict(state["heads"])
+    log(f"vision tower, projector and per-patch heads from {path} (its step {state['step']}); stage 1 skipped", log_file)
+
+
 def pretrain_vision(model, heads, data, train_images, val_images, args, log_file):
     """Stage 1: the vision tower and projector learn the per-patch labels alone (no decoder), for
     --vision-minutes: warmup, then cosine decay over the time budget."""
@@ -486,25 +558,29 @@ def batch_indices(train, step: int, batch_size: int, seed: int):
 
 @torch.no_grad()
 def evaluate(model, data, encoded, val, pad_id, batch_size=48):
-    """Per kind: loss, first-token accuracy (the greedy first answer token, e.g. the letter or Yes/No)
-    and exact match (every answer token and </s> is the argmax given the previous ones, which is exactly
-    'greedy decoding reproduces the answer and stops')."""
+    """Per kind, over every turn: loss, first-token accuracy (the greedy first answer token, e.g. the
+    letter or Yes/No) and exact match (every answer token and </s> is the argmax given the previous
+    ones, which is exactly 'greedy decoding reproduces the answer and stops'). First turns, the form
+    every evaluation asks in, are also counted apart (`first-turn`)."""
     model.eval()
-    stats = {k: [0, 0, 0, 0.0] for k in KINDS}  # n, first ok, exact ok, loss sum
+    stats = {k: [0, 0, 0, 0.0] for k in KINDS + ["first-turn"]}  # n, first ok, exact ok, loss sum
     for start in range(0, len(val), batch_size):
-        idx = val[start:start + batch_size]
-        batch = collate(data, encoded, idx, pad_id)
-        logits = answer_logits(model, batch)
-        token_loss = F.cross_entropy(logits.float(), batch["targets"], reduction="none")
-        correct = logits.argmax(-1) == batch["targets"]
-        for b, k in enumerate(idx):
-            sel = batch["sample_of"] == b
-            kind = data.samples[k]["kind"]
-            s = stats[kind]
-            s[0] += 1
-            s[1] += int(correct[sel][0])
-            s[2] += int(correct[sel].all())
-            s[3] += float(token_loss[sel].mean())
+        for idx in split_by_image(data, val[start:start + batch_size]):
+            batch = collate(data, encoded, idx, pad_id)
+            logits = answer_logits(model, batch)
+            token_loss = F.cross_entropy(logits.float(), batch["targets"], reduction="none")
+            correct = logits.argmax(-1) == batch["targets"]
+            seen = set()
+            for t, kind in enumerate(batch["turn_kinds"]):
+                sel = batch["turn_of"] == t
+                first_turn = batch["turn_sample"][t] not in seen
+                seen.add(batch["turn_sample"][t])
+                for key in [kind] + (["first-turn"] if first_turn and kind not in ("extraction", "lookup", "listing") else []):
+                    st = stats[key]
+                    st[0] += 1
+                    st[1] += int(correct[sel][0])
+                    st[2] += int(correct[sel].all())
+                    st[3] += float(token_loss[sel].mean())
     model.train()
     return {k: dict(n=v[0], first=v[1] / v[0], exact=v[2] / v[0], loss=v[3] / v[0]) for k, v in stats.items() if v[0]}
 
@@ -512,10 +588,16 @@ def evaluate(model, data, encoded, val, pad_id, batch_size=48):
 def format_eval(stats) -> str:
     parts = []
     for kind, s in stats.items():
+        if kind == "first-turn":
+            continue
         acc = s["exact"] if kind in ("extraction", "listing") else s["first"]
         parts.append(f"{kind} {acc * 100:.1f}% (n={s['n']}, loss {s['loss']:.3f})")
-    total = sum(s["n"] for s in stats.values())
-    mean_loss = sum(s["loss"] * s["n"] for s in stats.values()) / total
+    turns = {k: v for k, v in stats.items() if k != "first-turn"}
+    total = sum(s["n"] for s in turns.values())
+    mean_loss = sum(s["loss"] * s["n"] for s in turns.values()) / total
+    first = stats.get("first-turn")
+    if first:
+        parts.append(f"first turns with an image {first['first'] * 100:.1f}% (n={first['n']})")
     return f"val loss {mean_loss:.4f} | " + " | ".join(parts)
 
 
@@ -571,7 +653,8 @@ def check_processor_tokens(data, tokenizer, encoded, val, image_tokens, patch_si
         from PIL import Image
         image = Image.fromarray(np.asarray(data.images[s["image_index"]]))
         inputs = processor(images=image, text=f"USER: {s['prompt']} ASSISTANT:", return_tensors="pt")
-        ids, n_prompt = encoded[k]
+        ids, spans, _ = encoded[k]
+        n_prompt = spans[0][0]
         if inputs["input_ids"][0].tolist() != ids[:n_prompt].tolist():
             raise SystemExit(f"sample {s['id']}: our prompt ids differ from LlavaProcessor's")
         if not torch.allclose(inputs["pixel_values"], data.pixel_values([s["image_index"]]), atol=1e-5):
@@ -608,6 +691,8 @@ def main(argv=None):
     heads = CellHeads(args.text_hidden, data.label_classes) if data.labels is not None else None
     if not (args.resume or args.export_only):
         init_patch_embedding(model, data, args.patch_size, seed=args.seed)
+    if args.init_vision is not None and not (args.resume or args.export_only):
+        load_vision(model, heads, args.init_vision, log_file)
     optimizer = make_optimizer([model] + ([heads] if heads is not None else []), args,
                                vision_scale=args.vision_lr_scale)
     step, elapsed_before = 0, 0.0
@@ -634,7 +719,7 @@ def main(argv=None):
         log_file)
     encoded, with_few_shot = encode_all(data, tokenizer, image_tokens, examples, args.few_shot_fraction, args.seed)
     check_processor_tokens(data, tokenizer, encoded, val, image_tokens, args.patch_size, with_few_shot)
-    lengths = [len(ids) for ids, _ in encoded]
+    lengths = [len(ids) for ids, _, _ in encoded]
     log(f"sequence length: mean {np.mean(lengths):.0f}, max {max(lengths)}; "
         f"{int(with_few_shot[[s['kind'] == 'extraction' for s in data.samples]].sum())} extraction samples "
         f"with the few-shot turns; {len(train) // args.batch_size} steps per epoch", log_file)
@@ -645,7 +730,7 @@ def main(argv=None):
     val_images = images_of(data, val)
     if heads is None:
         log(f"{args.data} has no labels.u8: no auxiliary per-patch loss", log_file)
-    elif not args.resume and args.vision_minutes > 0:
+    elif not args.resume and args.init_vision is None and args.vision_minutes > 0:
         pretrain_vision(model, heads, data, images_of(data, train), val_images, args, log_file)
     start = time.time()
     last_save = start
@@ -656,11 +741,12 @@ def main(argv=None):
             done_reason = f"time budget of {args.minutes:g} min reached"
             break
         idx, epoch = batch_indices(train, step, args.batch_size, args.seed)
-        batch = collate(data, encoded, idx, tokenizer.pad_token_id, model.config.image_token_id)
+        batches = [collate(data, encoded, group, tokenizer.pad_token_id, model.config.image_token_id)
+                   for group in split_by_image(data, idx)]
         lr = lr_at(step, args)
         for group in optimizer.param_groups:
             group["lr"] = lr * group.get("scale", 1.0)
-        loss, _ = batch_loss(model, batch, heads, args.aux_weight, args.prompt_loss_weight)
+        loss = step_loss(model, batches, heads, args.aux_weight, args.prompt_loss_weight)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
