@@ -12,13 +12,17 @@ let package = Package(
     products: [
         .executable(name: "focus", targets: ["focus"]),
         .executable(name: "focus-bench", targets: ["focus-bench"]),
+        .executable(name: "focus-coord", targets: ["focus-coord"]),
+        .executable(name: "focus-node", targets: ["focus-node"]),
         .library(name: "Models", targets: ["Models"]),
         .library(name: "Tensors", targets: ["Tensors"]),
         .library(name: "Methods", targets: ["Methods"]),
         .library(name: "Benchmarks", targets: ["Benchmarks"]),
+        .library(name: "Cluster", targets: ["Cluster"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // System libraries: nothing else in the package talks to C directly.
@@ -30,9 +34,28 @@ let package = Package(
         .target(name: "Models", dependencies: ["Tensors", "CImageIO"], swiftSettings: releaseFlags),
         .target(name: "Methods", dependencies: ["Models", "Tensors"], swiftSettings: releaseFlags),
         .target(name: "Benchmarks", dependencies: ["Models", "Methods"], swiftSettings: releaseFlags),
+        .target(
+            name: "Cluster",
+            dependencies: ["Methods", "Models", "CZeroMQ", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: releaseFlags
+        ),
+        .target(
+            name: "FocusCommandLine",
+            dependencies: ["Models", "Tensors", "Methods", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         .executableTarget(
             name: "focus",
-            dependencies: ["Models", "Tensors", "Methods", "Benchmarks", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Models", "Tensors", "Methods", "Benchmarks", "FocusCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: releaseFlags
+        ),
+        .executableTarget(
+            name: "focus-coord",
+            dependencies: ["Cluster", "Methods", "Benchmarks", "FocusCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: releaseFlags
+        ),
+        .executableTarget(
+            name: "focus-node",
+            dependencies: ["Cluster", "Models", "FocusCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: releaseFlags
         ),
         .executableTarget(name: "focus-bench", dependencies: ["Models", "Tensors"], swiftSettings: releaseFlags),
@@ -42,6 +65,7 @@ let package = Package(
         .testTarget(name: "MethodsTests", dependencies: ["Methods", "Models"]),
         .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks", "Models"]),
         .testTarget(name: "FocusCLITests", dependencies: ["focus"]),
+        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Methods", "Models", "Benchmarks"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -87,18 +87,23 @@ public struct EvaluationSummary: Codable, Sendable {
     }
 }
 
-/// Runs a probe over questions in one process, appending each record to `results.jsonl` (flushed to
-/// disk) as soon as it is scored, so an interrupted run loses nothing and `resume` skips what is done.
-public final class EvaluationRun {
+/// The run's `results.jsonl`: every scored question is appended and fsynced before anything else
+/// happens, so an interrupted run loses nothing and a resumed one skips what is done. Safe to append
+/// from several threads (the coordinator's jobs finish concurrently).
+public final class ResultsJournal: @unchecked Sendable {
     public let directory: URL
-    public let probe: any EvaluationProbe
     private let handle: FileHandle
-    private(set) public var records: [QuestionRecord] = []
+    private let lock = NSLock()
+    private var _records: [QuestionRecord] = []
     private var done: Set<String> = []
+    private let encoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return e
+    }()
 
-    public init(directory: URL, probe: any EvaluationProbe, resume: Bool) throws {
+    public init(directory: URL, resume: Bool) throws {
         self.directory = directory
-        self.probe = probe
         let fm = FileManager.default
         do { try fm.createDirectory(at: directory, withIntermediateDirectories: true) } catch {
             throw MethodError("cannot create the run directory \(directory.path): \(error.localizedDescription)")
@@ -109,15 +114,23 @@ public final class EvaluationRun {
                 throw MethodError("\(results.path) already exists; pass --resume to continue that run or choose another --out")
             }
             let text = try String(contentsOf: results, encoding: .utf8)
-            for (n, line) in text.split(separator: "\n").enumerated() where !line.isEmpty {
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+            for (n, line) in lines.enumerated() where !line.isEmpty {
                 guard let r = try? JSONDecoder().decode(QuestionRecord.self, from: Data(line.utf8)) else {
+                    // A last line cut off by a crash mid-write is the only one that may be broken.
+                    if n == lines.count - 1 && !text.hasSuffix("\n") { break }
                     throw MethodError("\(results.path) line \(n + 1) is not a result record; fix or remove it")
                 }
-                records.append(r)
+                _records.append(r)
                 done.insert(r.question_id)
             }
+            if !text.isEmpty && !text.hasSuffix("\n") {
+                // Drop the torn tail so the next record starts on its own line.
+                let keep = text[..<(text.lastIndex(of: "\n").map { text.index(after: $0) } ?? text.startIndex)]
+                try Data(keep.utf8).write(to: results)
+            }
         } else {
-            fm.createFile(atPath: results.path, contents: nil)
+            _ = fm.createFile(atPath: results.path, contents: nil)
         }
         guard let h = FileHandle(forWritingAtPath: results.path) else {
             throw MethodError("cannot write \(results.path)")
@@ -128,51 +141,94 @@ public final class EvaluationRun {
 
     deinit { try? handle.close() }
 
+    public var records: [QuestionRecord] { lock.withLock { _records } }
+
+    /// Whether a question (or a probe's "/with" half of it) is already recorded.
+    public func isDone(_ questionID: String) -> Bool {
+        lock.withLock { done.contains(questionID) || done.contains(questionID + "/with") }
+    }
+
+    /// Appends and fsyncs; records of a question already done are ignored (a late duplicate).
+    @discardableResult
+    public func append(_ new: [QuestionRecord]) throws -> Bool {
+        try lock.withLock {
+            guard let first = new.first, !done.contains(first.question_id) else { return false }
+            var data = Data()
+            for r in new {
+                data.append(try encoder.encode(r))
+                data.append(0x0A)
+            }
+            handle.write(data)
+            try handle.synchronize()
+            _records.append(contentsOf: new)
+            for r in new { done.insert(r.question_id) }
+            return true
+        }
+    }
+
+    /// Writes `summary.json` and `summary.md` for everything recorded so far.
+    @discardableResult
+    public func writeSummary(method: String) throws -> EvaluationSummary {
+        let summary = EvaluationSummary(method: method, records: records)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        try encoder.encode(summary).write(to: directory.appendingPathComponent("summary.json"))
+        try Data(summary.markdown.utf8).write(to: directory.appendingPathComponent("summary.md"))
+        return summary
+    }
+}
+
+extension QuestionRecord {
+    /// The records of one question: one per outcome, or one failed record when the probe threw.
+    public static func records(for q: Question, probe: String, outcomes: [Outcome]?, ledger: ComputeLedger,
+                               failure: String?) -> [QuestionRecord] {
+        let outcomes = outcomes ?? [Outcome(answer: Answer(raw: "", letter: nil, scheme: .generatedLetter, views: []), correct: false)]
+        return outcomes.map { o in
+            QuestionRecord(
+                question_id: q.id + o.idSuffix, category: q.category, method: probe, label: q.label,
+                raw: o.answer.raw, letter: o.answer.letter, scheme: o.answer.scheme, correct: o.correct,
+                targets: o.answer.targets, views: o.answer.views,
+                forward_passes: Dictionary(uniqueKeysWithValues: ledger.forwardPasses.map { ($0.key.rawValue, $0.value) }),
+                search_forward_passes: ledger.passes(.search) / max(outcomes.count, 1),
+                prefill_tokens: ledger.prefillTokens, generated_tokens: ledger.generatedTokens,
+                flops: ledger.flops, seconds: ledger.seconds.values.reduce(0, +) / Double(max(outcomes.count, 1)),
+                error: failure)
+        }
+    }
+}
+
+/// Runs a probe over questions in one process, journaling each question as soon as it is scored.
+public final class EvaluationRun {
+    public let probe: any EvaluationProbe
+    public let journal: ResultsJournal
+    public var directory: URL { journal.directory }
+    public var records: [QuestionRecord] { journal.records }
+
+    public init(directory: URL, probe: any EvaluationProbe, resume: Bool) throws {
+        self.probe = probe
+        journal = try ResultsJournal(directory: directory, resume: resume)
+    }
+
     /// Scores every question not yet done; `progress` is called after each.
     public func run(_ questions: [Question], executor: TaskExecutor, progress: (Int, Int, EvaluationSummary) -> Void = { _, _, _ in }) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         for (i, q) in questions.enumerated() {
-            let pending = q.id
-            if done.contains(pending) || done.contains(pending + "/with") { continue }
+            if journal.isDone(q.id) { continue }
             var ledger = ComputeLedger()
-            var outcomes: [Outcome]
+            var outcomes: [Outcome]?
             var failure: String?
             do {
                 outcomes = try probe.evaluate(q, executor: executor, ledger: &ledger)
             } catch {
                 failure = String(describing: error)
-                outcomes = [Outcome(answer: Answer(raw: "", letter: nil, scheme: .generatedLetter, views: []), correct: false)]
             }
-            for o in outcomes {
-                let r = QuestionRecord(
-                    question_id: q.id + o.idSuffix, category: q.category, method: probe.name, label: q.label,
-                    raw: o.answer.raw, letter: o.answer.letter, scheme: o.answer.scheme, correct: o.correct,
-                    targets: o.answer.targets, views: o.answer.views,
-                    forward_passes: Dictionary(uniqueKeysWithValues: ledger.forwardPasses.map { ($0.key.rawValue, $0.value) }),
-                    search_forward_passes: ledger.passes(.search) / max(outcomes.count, 1),
-                    prefill_tokens: ledger.prefillTokens, generated_tokens: ledger.generatedTokens,
-                    flops: ledger.flops, seconds: ledger.seconds.values.reduce(0, +) / Double(max(outcomes.count, 1)),
-                    error: failure)
-                var line = try encoder.encode(r)
-                line.append(0x0A)
-                handle.write(line)
-                try handle.synchronize()
-                records.append(r)
-                done.insert(r.question_id)
-            }
-            progress(i + 1, questions.count, EvaluationSummary(method: probe.name, records: records))
+            try journal.append(QuestionRecord.records(for: q, probe: probe.name, outcomes: outcomes, ledger: ledger, failure: failure))
+            progress(i + 1, questions.count, EvaluationSummary(method: probe.name, records: journal.records))
         }
     }
 
     /// Writes `summary.json` and `summary.md` for everything recorded so far.
     @discardableResult
     public func writeSummary() throws -> EvaluationSummary {
-        let summary = EvaluationSummary(method: probe.name, records: records)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-        try encoder.encode(summary).write(to: directory.appendingPathComponent("summary.json"))
-        try Data(summary.markdown.utf8).write(to: directory.appendingPathComponent("summary.md"))
-        return summary
+        try journal.writeSummary(method: probe.name)
     }
 }

@@ -69,6 +69,15 @@ public struct TaskCost: Sendable, Codable, Equatable {
     public var generatedTokens: Int
     public var flops: Double
     public var seconds: Double
+
+    public init(bucket: ComputeBucket, forwardPasses: Int, prefillTokens: Int, generatedTokens: Int, flops: Double, seconds: Double) {
+        self.bucket = bucket
+        self.forwardPasses = forwardPasses
+        self.prefillTokens = prefillTokens
+        self.generatedTokens = generatedTokens
+        self.flops = flops
+        self.seconds = seconds
+    }
 }
 
 /// Runs model tasks. The local executor runs them in this process; the cluster's runs them on nodes.

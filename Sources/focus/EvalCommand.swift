@@ -1,5 +1,6 @@
 import ArgumentParser
 import Benchmarks
+import FocusCommandLine
 import Foundation
 import Methods
 import Models
@@ -16,28 +17,11 @@ struct Eval: ParsableCommand {
             oracle crop and on an empty crop of the same size).
             """)
 
-    enum MethodName: String, ExpressibleByArgument, CaseIterable {
-        case vanilla, oracle, focus, zoomeye, vicrop, extraction
-        case existenceOnCrops = "existence-on-crops"
-    }
-
     @OptionGroup var model: ModelOptions
-    @OptionGroup(title: "FOCUS") var focus: FocusArguments
-
-    @Option(name: .long, help: "How answers are read: generated-letter (exact match of the generated text) or logit-matching (the option letter with the highest next-token logit).")
-    var answerScheme: AnswerScheme = .generatedLetter
-
-    @Option(name: .long, help: "ZoomEye: depth limit (root 0; default 5).")
-    var depth = 5
-
-    @Option(name: .long, help: "ZoomEye: children per split, 2 or 4 (default 4).")
-    var split = 4
+    @OptionGroup var methodArguments: MethodArguments
 
     @Option(name: .long, help: "Benchmark directory in V*Bench layout (test_questions.jsonl at its root).")
     var bench: String
-
-    @Option(name: .long, help: "vanilla | oracle | focus | zoomeye | vicrop | extraction | existence-on-crops")
-    var method: MethodName = .vanilla
 
     @Option(name: .long, help: "Run directory for results.jsonl and the summaries.")
     var out: String
@@ -51,37 +35,15 @@ struct Eval: ParsableCommand {
     @Option(name: .long, help: "Only questions of this category (repeatable).")
     var category: [String] = []
 
-    @Option(name: .long, help: "Few-shot examples for target extraction.")
-    var fewShot = "data/target-extraction/synthetic.json"
-
-    @Flag(name: .long, help: "Resize and center-crop as the checkpoint's processor does instead of padding to a square (LLaVA-1.5's default, assumed by FOCUS).")
-    var noPad = false
-
     func run() throws {
         var questions = try VStarBenchmark.load(directory: URL(fileURLWithPath: bench))
         if !category.isEmpty { questions = questions.filter { category.contains($0.category) } }
         if let limit { questions = Array(questions.prefix(limit)) }
         let llava = try model.load()
-        let executor = LocalExecutor(model: llava, preprocessing: noPad ? .processor : .padToSquare)
-        executor.answerScheme = answerScheme
-        let probe: any EvaluationProbe
-        switch method {
-        case .vanilla: probe = MethodProbe(Vanilla())
-        case .oracle: probe = MethodProbe(OracleCrop())
-        case .focus:
-            probe = MethodProbe(Methods.Focus(options: try focus.options(),
-                                      extractor: try TargetExtractor(fewShotFile: URL(fileURLWithPath: fewShot))))
-        case .zoomeye:
-            guard depth >= 1, [2, 4].contains(split) else { throw ValidationError("--depth must be at least 1 and --split 2 or 4") }
-            var o = ZoomEyeOptions()
-            o.depthLimit = depth
-            o.splitNum = split
-            probe = MethodProbe(ZoomEye(options: o, extractor: try TargetExtractor(fewShotFile: URL(fileURLWithPath: fewShot))))
-        case .vicrop:
-            probe = MethodProbe(ViCrop(options: ViCropOptions(), layers: llava.config.text.numHiddenLayers))
-        case .extraction: probe = TargetExtractionProbe(extractor: try TargetExtractor(fewShotFile: URL(fileURLWithPath: fewShot)))
-        case .existenceOnCrops: probe = ExistenceOnCropsProbe()
-        }
+        let spec = try methodArguments.spec()
+        let executor = LocalExecutor(model: llava, preprocessing: spec.padToSquare ? .padToSquare : .processor)
+        executor.answerScheme = spec.answerScheme
+        let probe = try spec.probe(decoderLayers: llava.config.text.numHiddenLayers)
         let evaluation = try EvaluationRun(directory: URL(fileURLWithPath: out), probe: probe, resume: resume)
         let clock = ContinuousClock(), start = clock.now
         try evaluation.run(questions, executor: executor) { done, total, summary in
@@ -99,4 +61,3 @@ struct Eval: ParsableCommand {
     }
 }
 
-extension AnswerScheme: ExpressibleByArgument {}

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FocusCommandLine
 
 @main
 struct Focus: ParsableCommand {

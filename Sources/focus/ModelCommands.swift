@@ -1,4 +1,5 @@
 import ArgumentParser
+import FocusCommandLine
 import Foundation
 import Methods
 import Models

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FocusCommandLine
 import Benchmarks
 import Foundation
 

@@ -206,31 +206,37 @@ def encode_all(data: Data, tokenizer, image_tokens: int, examples, fraction: flo
     [start, end) of its answer tokens and </s> (where the loss goes) and its kind."""
     with_few_shot = np.random.default_rng(seed + 29).random(len(data.samples)) < fraction
     history = few_shot_history(examples)
-    texts, owners = [], []  # per sample: turn prompts, turn prompt+answer, then the whole text
-    for k, s in enumerate(data.samples):
-        prefix = history if s["kind"] == "extraction" and with_few_shot[k] else ""
-        text = prefix
-        for _, prompt, answer in turns_of(s):
-            text += f"USER: {prompt} ASSISTANT:".replace(IMAGE_TOKEN, IMAGE_TOKEN * image_tokens)
+    encoded = []
+    # In chunks: every sample tokenises 2 × turns + 1 growing texts, which for the whole set at once
+    # would hold hundreds of millions of Python ints.
+    chunk = 2000
+    for first in range(0, len(data.samples), chunk):
+        texts, owners = [], []  # per sample: turn prompts, turn prompt+answer, then the whole text
+        for k in range(first, min(first + chunk, len(data.samples))):
+            s = data.samples[k]
+            text = history if s["kind"] == "extraction" and with_few_shot[k] else ""
+            turns = turns_of(s)
+            for _, prompt, answer in turns:
+                text += f"USER: {prompt} ASSISTANT:".replace(IMAGE_TOKEN, IMAGE_TOKEN * image_tokens)
+                texts.append(text)
+                text += f" {answer}</s>"
+                texts.append(text)
             texts.append(text)
-            text += f" {answer}</s>"
-            texts.append(text)
-        texts.append(text)
-        owners.append(len(turns_of(s)))
-    ids = tokenizer(texts)["input_ids"]
-    encoded, at = [], 0
-    for k, n_turns in enumerate(owners):
-        full = ids[at + 2 * n_turns]
-        spans = []
-        for t in range(n_turns):
-            p, pa = ids[at + 2 * t], ids[at + 2 * t + 1]
-            if full[:len(pa)] != pa or pa[:len(p)] != p or len(pa) <= len(p):
-                raise SystemExit(f"sample {data.samples[k]['id']}, turn {t}: the prompt's tokens are not a "
-                                 f"prefix of prompt + answer; cannot place the loss")
-            spans.append((len(p), len(pa)))
-        kinds = [kind for kind, _, _ in turns_of(data.samples[k])]
-        encoded.append((np.asarray(full, dtype=np.int64), spans, kinds))
-        at += 2 * n_turns + 1
+            owners.append((k, turns))
+        ids = tokenizer(texts)["input_ids"]
+        at = 0
+        for k, turns in owners:
+            n_turns = len(turns)
+            full = ids[at + 2 * n_turns]
+            spans = []
+            for t in range(n_turns):
+                p, pa = ids[at + 2 * t], ids[at + 2 * t + 1]
+                if full[:len(pa)] != pa or pa[:len(p)] != p or len(pa) <= len(p):
+                    raise SystemExit(f"sample {data.samples[k]['id']}, turn {t}: the prompt's tokens are not a "
+                                     f"prefix of prompt + answer; cannot place the loss")
+                spans.append((len(p), len(pa)))
+            encoded.append((np.asarray(full, dtype=np.int64), spans, [kind for kind, _, _ in turns]))
+            at += 2 * n_turns + 1
     return encoded, with_few_shot
 
 

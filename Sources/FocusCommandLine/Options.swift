@@ -5,38 +5,42 @@ import Models
 import Tensors
 
 /// Where the checkpoint is; shared by every command that loads a model.
-struct ModelOptions: ParsableArguments {
+public struct ModelOptions: ParsableArguments {
+    public init() {}
+
     @Option(name: .long, help: "Checkpoint directory in Hugging Face layout (config.json, *.safetensors, tokenizer.json).")
-    var model: String
+    public var model: String
 
     @Option(name: .long, help: "OpenBLAS threads (default: all cores).")
-    var threads: Int?
+    public var threads: Int?
 
-    var directory: URL { URL(fileURLWithPath: model) }
+    public var directory: URL { URL(fileURLWithPath: model) }
 
-    func load() throws -> LlavaModel {
+    public func load() throws -> LlavaModel {
         if let threads { setBLASThreads(threads) }
         return try LlavaModel(directory: directory)
     }
 }
 
 /// The image and how it is prepared for the vision tower.
-struct ImageOptions: ParsableArguments {
+public struct ImageOptions: ParsableArguments {
+    public init() {}
+
     @Option(name: .long, help: "Image file (JPEG or PNG).")
-    var image: String
+    public var image: String
 
     @Flag(name: .long, help: "Pad the image to a square with the processor's mean colour first (original LLaVA-1.5 preprocessing) instead of resizing and center-cropping.")
-    var padToSquare = false
+    public var padToSquare = false
 
-    var preprocessing: ImagePreprocessing { padToSquare ? .padToSquare : .processor }
+    public var preprocessing: ImagePreprocessing { padToSquare ? .padToSquare : .processor }
 
-    func load() throws -> RGBImage {
+    public func load() throws -> RGBImage {
         try ImageDecoder.decode(contentsOf: URL(fileURLWithPath: image))
     }
 }
 
 /// Writes one JSON object on stdout, keys sorted, no escaped slashes.
-func printJSON<T: Encodable>(_ value: T) throws {
+public func printJSON<T: Encodable>(_ value: T) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     let data = try encoder.encode(value)
@@ -45,47 +49,49 @@ func printJSON<T: Encodable>(_ value: T) throws {
 }
 
 /// FOCUS's parameters and ablation switches on the command line (method document).
-struct FocusArguments: ParsableArguments {
+public struct FocusArguments: ParsableArguments {
+    public init() {}
+
     @Option(name: .long, help: "FOCUS: regions verified before answering (1, 2, 3, 4, 6, 8).")
-    var steps = 8
+    public var steps = 8
 
     @Flag(name: .long, help: "FOCUS: stop after --steps regions even when none says Yes.")
-    var noOverrun = false
+    public var noOverrun = false
 
     @Option(name: .long, help: "FOCUS: anchors at most (default 15 below 4 steps, else 30; on a 24-cell grid, scaled to the model's).")
-    var k: Int?
+    public var k: Int?
 
     @Option(name: .customLong("s-min"), help: "FOCUS: starting square side in cells of a 24-cell grid (default 3).")
-    var sMin: Int?
+    public var sMin: Int?
 
     @Option(name: .customLong("s-max"), help: "FOCUS: largest square side in cells of a 24-cell grid (default 5).")
-    var sMax: Int?
+    public var sMax: Int?
 
     @Option(name: .customLong("s-dist"), help: "FOCUS: least distance between anchors in cells of a 24-cell grid (default 2).")
-    var sDist: Double?
+    public var sDist: Double?
 
     @Option(name: .long, help: "FOCUS: NMS IoU threshold (default 0.3).")
-    var nms: Double?
+    public var nms: Double?
 
     @Option(name: .long, help: "FOCUS: least mean normalised score of a grown square (default 0.5).")
-    var expandThreshold: Double?
+    public var expandThreshold: Double?
 
     @Option(name: .long, help: "FOCUS: decoder layers FROM:TO (half-open; default 14:32 for 32 layers, else round(0.44 L):L).")
-    var layers: String?
+    public var layers: String?
 
     @Flag(name: .long, help: "FOCUS ablation: keys with RoPE undone instead of values.")
-    var keys = false
+    public var keys = false
 
     @Flag(name: .long, help: "FOCUS ablation: product over layers instead of the sum.")
-    var layerProduct = false
+    public var layerProduct = false
 
     @Flag(name: .long, help: "FOCUS ablation: no verification, the top proposal directly.")
-    var noRanking = false
+    public var noRanking = false
 
     @Flag(name: .long, help: "FOCUS ablation: a seeded random relevance map.")
-    var randomMap = false
+    public var randomMap = false
 
-    func options() throws -> FocusOptions {
+    public func options() throws -> FocusOptions {
         var o = FocusOptions()
         guard steps >= 1 else { throw ValidationError("--steps must be at least 1, got \(steps)") }
         o.steps = steps
