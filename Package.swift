@@ -23,6 +23,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // System libraries: nothing else in the package talks to C directly.
@@ -48,9 +50,14 @@ let package = Package(
             dependencies: ["Models", "Tensors", "Methods", "Benchmarks", "FocusCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: releaseFlags
         ),
+        .target(
+            name: "ClusterMetrics",
+            dependencies: ["Cluster", .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "Prometheus", package: "swift-prometheus")]
+        ),
         .executableTarget(
             name: "focus-coord",
-            dependencies: ["Cluster", "Methods", "Benchmarks", "FocusCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Cluster", "ClusterMetrics", "Methods", "Benchmarks", "FocusCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: releaseFlags
         ),
         .executableTarget(
@@ -65,7 +72,7 @@ let package = Package(
         .testTarget(name: "MethodsTests", dependencies: ["Methods", "Models"]),
         .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks", "Models"]),
         .testTarget(name: "FocusCLITests", dependencies: ["focus"]),
-        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Methods", "Models", "Benchmarks"]),
+        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "ClusterMetrics", "Methods", "Models", "Benchmarks"]),
     ],
     swiftLanguageModes: [.v6]
 )

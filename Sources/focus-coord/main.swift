@@ -1,8 +1,12 @@
 import ArgumentParser
 import Benchmarks
 import Cluster
+import ClusterMetrics
 import FocusCommandLine
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import Methods
 
 /// focus-coord: shards a benchmark over focus-node processes.
@@ -10,7 +14,7 @@ struct FocusCoord: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "focus-coord",
         abstract: "Run an evaluation over focus-node processes through ZeroMQ.",
-        subcommands: [RunCommand.self, KeygenCommand.self],
+        subcommands: [RunCommand.self, StatusCommand.self, KeygenCommand.self],
         defaultSubcommand: RunCommand.self)
 }
 
@@ -60,6 +64,12 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .long, help: "Leave the nodes running when the run is over (default: send them Shutdown).")
     var keepNodes = false
 
+    @Option(name: .long, help: "Serve /metrics (Prometheus) and /status (JSON) over HTTP on this port.")
+    var metricsPort: Int?
+
+    @Option(name: .long, help: "Address the metrics endpoint listens on.")
+    var metricsHost = "127.0.0.1"
+
     @Option(name: .long, help: "CURVE: this coordinator's key pair PREFIX (PREFIX.key, PREFIX.pub from `focus-coord keygen`).")
     var curveKey: String?
 
@@ -89,6 +99,9 @@ struct RunCommand: ParsableCommand {
         let journal = try ResultsJournal(directory: URL(fileURLWithPath: out), resume: resume)
         let coordinator = try Coordinator(settings: settings, spec: spec, journal: journal, log: log)
         log("listening on \(coordinator.boundEndpoint); \(questions.count) questions, \(journal.records.count) already done")
+        if let metricsPort {
+            MetricsServer(snapshot: { coordinator.statistics }).start(host: metricsHost, port: metricsPort, log: log)
+        }
 
         // Signals stop dispatching; the run then drains and writes its summary.
         var sources: [DispatchSourceSignal] = []
@@ -116,6 +129,50 @@ struct RunCommand: ParsableCommand {
             log("\(stats.questions_total - stats.questions_done) question(s) not done; rerun with --resume")
             throw ExitCode(1)
         }
+    }
+}
+
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status", abstract: "Print a running coordinator's status (its --metrics-port endpoint) as a table.")
+
+    @Argument(help: "The endpoint, e.g. http://127.0.0.1:9464 (/status is added when missing).")
+    var url: String
+
+    @Flag(name: .long, help: "Print the JSON document instead of the table.")
+    var json = false
+
+    func run() throws {
+        let address = url.hasSuffix("/status") ? url : url.trimmingCharacters(in: CharacterSet(charactersIn: "/")) + "/status"
+        guard let endpoint = URL(string: address), endpoint.scheme == "http" || endpoint.scheme == "https" else {
+            throw ValidationError("'\(url)' is not an http:// URL")
+        }
+        final class Reply: @unchecked Sendable {
+            var data: Data?
+            var problem = "no answer"
+        }
+        let reply = Reply(), done = DispatchSemaphore(value: 0)
+        var request = URLRequest(url: endpoint)
+        request.timeoutInterval = 10
+        URLSession.shared.dataTask(with: request) { data, response, error in
+            let code = (response as? HTTPURLResponse)?.statusCode
+            if let data, code == 200 { reply.data = data } else {
+                reply.problem = error?.localizedDescription ?? "HTTP status \(code.map(String.init) ?? "?")"
+            }
+            done.signal()
+        }.resume()
+        done.wait()
+        guard let data = reply.data else {
+            throw ValidationError("cannot read \(address): \(reply.problem) (is focus-coord running with --metrics-port?)")
+        }
+        if json {
+            print(String(decoding: data, as: UTF8.self))
+            return
+        }
+        guard let status = try? JSONDecoder().decode(StatusDocument.self, from: data) else {
+            throw ValidationError("\(address) did not answer with a focus-coord status document")
+        }
+        print(status.table, terminator: "")
     }
 }
 

@@ -8,7 +8,8 @@ import XCTest
 /// Real focus-coord and focus-node processes on 127.0.0.1, running FOCUS with the toy model over a
 /// small synthetic benchmark: the answers equal `focus eval`'s, a node killed with SIGKILL loses
 /// nothing, a killed coordinator resumes without recomputing, and bad peers are turned away.
-final class ClusterRunTests: XCTestCase {
+/// Helpers shared by the tests that run real focus-coord and focus-node processes.
+class ClusterProcessTestCase: XCTestCase {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let toy = root.appendingPathComponent("models/focus-toy").path
     static let fewShot = root.appendingPathComponent("data/target-extraction/synthetic.json").path
@@ -48,7 +49,7 @@ final class ClusterRunTests: XCTestCase {
         var stderr: String { lock.withLock { buffer } }
 
         init(_ name: String, _ arguments: [String]) throws {
-            process.executableURL = ClusterRunTests.executable(name)
+            process.executableURL = ClusterProcessTestCase.executable(name)
             process.arguments = arguments
             let err = Pipe()
             process.standardError = err
@@ -150,6 +151,9 @@ final class ClusterRunTests: XCTestCase {
         }
     }
 
+}
+
+final class ClusterRunTests: ClusterProcessTestCase {
     // MARK: - Tests
 
     func testThreeNodesGiveTheAnswersOfOneProcess() throws {
