@@ -64,6 +64,17 @@ public struct RunStatistics: Sendable, Codable {
     public var questionsPerSecond: Double { elapsed_seconds > 0 ? Double(questions_done) / elapsed_seconds : 0 }
 }
 
+/// What the coordinator itself adds per task (scripts/bench/cluster reads it from manifest.json).
+public struct CoordinatorOverhead: Sendable, Codable {
+    public var tasks: Int
+    public var added_ms_p50: Double
+    public var added_ms_p99: Double
+    public var added_ms_max: Double
+    /// The whole process's CPU time (I/O thread, job threads, start-up) and its share per task.
+    public var cpu_seconds: Double
+    public var cpu_ms_per_task: Double
+}
+
 /// Why a node was turned away.
 public struct Rejection: Sendable, Equatable {
     public var nodeID: String
@@ -103,6 +114,10 @@ public final class Coordinator: @unchecked Sendable {
     private var zap: ZAPHandler?
     /// Nodes that died or left, kept for the per-node totals.
     private var departed: [NodeState] = []
+    /// When a node last gained room for a task (a result, a join): a task queued before that could
+    /// only be sent from then on, so the wait before it is the nodes', not the coordinator's.
+    private var lastRoom = 0.0
+    private var overheads: [Double] = []
 
     public init(settings: CoordinatorSettings, spec: MethodSpec, journal: ResultsJournal,
                 log: @escaping @Sendable (String) -> Void) throws {
@@ -157,6 +172,18 @@ public final class Coordinator: @unchecked Sendable {
                                busy_share: min(1, n.busySeconds / max(min(now, n.lastSeen) - n.joined, 1e-9)),
                                latency_ms: n.latency.map { $0 * 1000 }, resident_bytes: n.residentBytes)
         }
+    }
+
+    /// The coordinator's own cost per completed task (see `TaskTicket.overhead`) and its CPU time.
+    public var overhead: CoordinatorOverhead {
+        let samples = lock.withLock { overheads }.sorted()
+        func q(_ p: Double) -> Double { samples.isEmpty ? 0 : samples[min(samples.count - 1, Int(p * Double(samples.count)))] * 1000 }
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        let cpu = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+            + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+        return CoordinatorOverhead(tasks: samples.count, added_ms_p50: q(0.5), added_ms_p99: q(0.99), added_ms_max: samples.last.map { $0 * 1000 } ?? 0,
+                                   cpu_seconds: cpu, cpu_ms_per_task: samples.isEmpty ? 0 : cpu * 1000 / Double(samples.count))
     }
 
     /// The model facts the nodes agreed on (nil until a node has joined).
@@ -385,6 +412,7 @@ public final class Coordinator: @unchecked Sendable {
                 return false
             }
             scheduler.nodes[peer] = NodeState(routingID: peer, nodeID: hello.nodeID, slots: Int(hello.slots), now: now)
+            lastRoom = now
             return true
         }
         if joined { log("node \(hello.nodeID) joined (\(hello.slots) slot\(hello.slots == 1 ? "" : "s"))") }
@@ -406,6 +434,7 @@ public final class Coordinator: @unchecked Sendable {
     }
 
     private func complete(_ r: Focus_Result, from peer: [UInt8], now: Double) {
+        lock.withLock { lastRoom = now }
         let ticket: TaskTicket? = lock.withLock {
             scheduler.nodes[peer]?.lastSeen = now
             guard let t = tickets[r.taskID], owner[r.taskID] == peer else {
@@ -431,11 +460,12 @@ public final class Coordinator: @unchecked Sendable {
         if case .failure(let error) = outcome {
             retryOrFail(ticket, because: "\(nodeName(peer)): \(error)")
         } else {
+            ticket.resolve(outcome)
             lock.withLock {
                 tickets[ticket.id] = nil
                 stats.tasks_completed += 1
+                overheads.append(ticket.overhead + (Self.now() - now))
             }
-            ticket.resolve(outcome)
         }
     }
 
@@ -503,6 +533,7 @@ public final class Coordinator: @unchecked Sendable {
                 scheduler.assign(first.id, to: node, image: first.image)
                 owner[first.id] = node
                 first.sent = Self.now()
+                first.overhead = first.sent - max(first.submitted, lastRoom)
                 stats.tasks_dispatched += 1
                 return (first, node)
             }

@@ -20,6 +20,10 @@ final class TaskTicket: @unchecked Sendable {
     var attempts = 0
     var failures: [String] = []
     var sent = 0.0
+    let submitted = Date().timeIntervalSince1970
+    /// Seconds the coordinator itself spent on this task: from the moment it could be sent (queued
+    /// and a node free) to the send, plus from its result's arrival to the job's wake-up.
+    var overhead = 0.0
     private let done = DispatchSemaphore(value: 0)
     private(set) var outcome: Result<(output: TaskOutput, cost: TaskCost), Error>?
 

@@ -15,9 +15,13 @@ public struct RunManifest: Encodable {
     public var questions_done: Int
     public var elapsed_seconds: Double
     public var nodes: [RunStatistics.Node]
+    public var statistics: RunStatistics
+    public var coordinator: CoordinatorOverhead?
 
     public init(spec: MethodSpec, facts: ModelFacts?, benchmark: String, benchmarkDigest: String,
-                statistics: RunStatistics, nodeTotals: [RunStatistics.Node]) {
+                statistics: RunStatistics, nodeTotals: [RunStatistics.Node], overhead: CoordinatorOverhead? = nil) {
+        self.statistics = statistics
+        coordinator = overhead
         git_revision = Self.gitRevision()
         protocol_version = protocolVersion
         model_id = facts?.modelID

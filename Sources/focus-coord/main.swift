@@ -123,7 +123,8 @@ struct RunCommand: ParsableCommand {
         let summary = try journal.writeSummary(method: spec.method.rawValue)
         let stats = coordinator.statistics
         try RunManifest(spec: spec, facts: coordinator.modelFacts, benchmark: benchURL.path, benchmarkDigest: benchmarkDigest,
-                        statistics: stats, nodeTotals: coordinator.nodeTotals).write(to: URL(fileURLWithPath: out))
+                        statistics: stats, nodeTotals: coordinator.nodeTotals,
+                        overhead: coordinator.overhead).write(to: URL(fileURLWithPath: out))
         print(summary.markdown, terminator: "")
         if stats.questions_done < stats.questions_total {
             log("\(stats.questions_total - stats.questions_done) question(s) not done; rerun with --resume")
