@@ -269,4 +269,50 @@ final class ClusterRunTests: ClusterProcessTestCase {
         XCTAssertEqual(stats.malformed_frames, 3)
         XCTAssertEqual(stats.duplicate_results, 1, "a result for a task nobody sent")
     }
+
+    func testSIGINTDrainsAndWritesTheSummary() throws {
+        let dir = try temporary()
+        let bench = try benchmark(count: 16, in: dir)
+        let run = dir.appendingPathComponent("run")
+        let (coord, endpoint) = try coordinator(bench: bench, out: run)
+        _ = try node(endpoint, id: "n1")
+        let results = run.appendingPathComponent("results.jsonl")
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, ((try? String(contentsOf: results, encoding: .utf8)) ?? "").split(separator: "\n").count < 2 { usleep(20_000) }
+        kill(coord.process.processIdentifier, SIGINT)
+        XCTAssertEqual(coord.wait(within: 60), 1, "not every question done: exit 1 \(coord.stderr)")
+        XCTAssertTrue(coord.stderr.contains("finishing the questions in flight"), coord.stderr)
+        let done = try records(run)
+        XCTAssertLessThan(done.count, 16)
+        XCTAssertTrue(done.values.allSatisfy { $0.error == nil }, "questions in flight finished, none cut off")
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("summary.json"))) as? [String: Any]
+        XCTAssertEqual((summary?["overall"] as? [String: Any])?["questions"] as? Int, done.count)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: run.appendingPathComponent("manifest.json").path))
+    }
+
+    func testATaskThatFailsEverywhereFailsOnlyItsQuestion() throws {
+        let dir = try temporary()
+        let bench = try benchmark(count: 6, in: dir)
+        // Cut one image short: every node fails to decode it.
+        let lines = try String(contentsOf: bench.appendingPathComponent("test_questions.jsonl"), encoding: .utf8).split(separator: "\n")
+        let first = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any])
+        let image = bench.appendingPathComponent(try XCTUnwrap(first["image"] as? String))
+        let bytes = try Data(contentsOf: image)
+        try bytes.prefix(bytes.count / 3).write(to: image)
+        let run = dir.appendingPathComponent("run")
+        let child = try start("focus-coord", ["run", "--bench", bench.path, "--out", run.path, "--bind", "tcp://127.0.0.1:*",
+                                              "--no-node-timeout", "60", "--method", "vanilla"])
+        XCTAssertTrue(child.waitFor("listening on tcp://"), child.stderr)
+        let endpoint = String((child.stderr.components(separatedBy: "listening on ").last ?? "").prefix { $0 != ";" })
+        _ = try node(endpoint, id: "n1")
+        _ = try node(endpoint, id: "n2")
+        XCTAssertEqual(child.wait(), 0, child.stderr)
+        let got = try records(run)
+        XCTAssertEqual(got.count, 6, "the evaluation went on")
+        let failed = got.values.filter { $0.error != nil }
+        XCTAssertEqual(failed.count, 1)
+        let message = failed.first?.error ?? ""
+        XCTAssertTrue(message.contains("failed on 3 attempts"), message)
+        XCTAssertTrue(message.contains(image.lastPathComponent), "names the file: \(message)")
+    }
 }
