@@ -101,6 +101,9 @@ public final class Coordinator: @unchecked Sendable {
     private var facts: ModelFacts?
     private var stats: RunStatistics
     private var stopRequested = false
+    /// Set when the run gives up on questions in flight (drain timeout, no node): their failures are
+    /// the run's, not the questions', so they are not journaled and a resumed run asks them again.
+    private var abandoned = false
     private var nextQuestion = 0
     private var activeJobs = 0
     private var probe: (any EvaluationProbe)?
@@ -213,7 +216,7 @@ public final class Coordinator: @unchecked Sendable {
             }
         }
         nextQuestion = 0
-        let jobs = max(1, min(settings.concurrency, pending.count))
+        let jobs = min(settings.concurrency, pending.count)
         for _ in 0..<jobs {
             lock.withLock { activeJobs += 1 }
             let thread = Thread { [self] in
@@ -255,6 +258,7 @@ public final class Coordinator: @unchecked Sendable {
                     } catch {
                         failure = String(describing: error)
                     }
+                    if failure != nil && lock.withLock({ abandoned }) { return }
                     let records = QuestionRecord.records(for: question, probe: p.name, outcomes: outcomes, ledger: ledger, failure: failure)
                     do {
                         if try journal.append(records) {
@@ -322,14 +326,14 @@ public final class Coordinator: @unchecked Sendable {
                 nextProgress = now + 1
             }
             if lock.withLock({ !scheduler.nodes.isEmpty }) { lastNode = now }
-            if let limit = settings.noNodeTimeout, now - lastNode > limit {
+            if let limit = settings.noNodeTimeout, now - lastNode > limit, !lock.withLock({ stopRequested }) {
                 log("no node for \(Int(limit)) s; stopping")
                 failAll("no node was available for \(Int(limit)) s")
                 requestStop()
             }
             if drainDeadline() {
                 stopSince = stopSince ?? now
-                if now - stopSince! > settings.drainTimeout {
+                if now - stopSince! > settings.drainTimeout && !lock.withLock({ abandoned }) {
                     failAll("stopped before this task finished")
                 }
             }
@@ -554,6 +558,7 @@ public final class Coordinator: @unchecked Sendable {
     }
 
     private func failAll(_ reason: String) {
+        lock.withLock { abandoned = true }
         let all: [TaskTicket] = lock.withLock {
             defer {
                 queue.removeAll()

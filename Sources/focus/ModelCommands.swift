@@ -86,7 +86,7 @@ struct Ask: ParsableCommand {
             """)
 
     enum MethodName: String, ExpressibleByArgument, CaseIterable {
-        case vanilla, focus
+        case vanilla, focus, vicrop, zoomeye
     }
 
     @OptionGroup var model: ModelOptions
@@ -98,7 +98,7 @@ struct Ask: ParsableCommand {
     @Option(name: .long, help: "At most this many new tokens.")
     var maxNewTokens = 64
 
-    @Option(name: .long, help: "vanilla | focus: answer through a method and print its ledger.")
+    @Option(name: .long, help: "vanilla | focus | vicrop | zoomeye: answer through a method and print its ledger.")
     var method: MethodName?
 
     @Option(name: .long, help: "A multiple-choice option (repeat in order: A, B, …).")
@@ -141,6 +141,11 @@ struct Ask: ParsableCommand {
         case .focus:
             let f = Methods.Focus(options: try focus.options(), extractor: try TargetExtractor(fewShotFile: URL(fileURLWithPath: fewShot)))
             answer = try f.answer(q, executor: executor, ledger: &ledger, evidence: &evidence)
+        case .vicrop:
+            answer = try ViCrop(options: ViCropOptions(), layers: llava.config.text.numHiddenLayers).answer(q, executor: executor, ledger: &ledger)
+        case .zoomeye:
+            answer = try ZoomEye(options: ZoomEyeOptions(), extractor: try TargetExtractor(fewShotFile: URL(fileURLWithPath: fewShot)))
+                .answer(q, executor: executor, ledger: &ledger)
         }
         print(answer.raw.trimmingCharacters(in: .whitespacesAndNewlines))
         if let targets = answer.targets { print("targets: \(targets.isEmpty ? "(none: answered on the full image)" : targets.joined(separator: ", "))") }
