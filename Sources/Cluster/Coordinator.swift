@@ -310,7 +310,12 @@ public final class Coordinator: @unchecked Sendable {
             if ready.last! { wakeup.drain() }
             if let zap, ready[1] { try zap.serve() }
             if ready[0] {
-                while let frames = try socket.receive() { handle(frames) }
+                // Dispatch after each message: a result frees a node, and the next task should not wait
+                // behind the rest of the batch.
+                while let frames = try socket.receive() {
+                    handle(frames)
+                    dispatch()
+                }
             }
             let now = Self.now()
             expireNodes(now: now)
