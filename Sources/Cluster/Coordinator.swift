@@ -107,8 +107,6 @@ public final class Coordinator: @unchecked Sendable {
     private var nextQuestion = 0
     private var activeJobs = 0
     private var probe: (any EvaluationProbe)?
-    private var finished = false
-    private var outgoing: [(to: [UInt8], body: Focus_Envelope.OneOf_Body)] = []
     public private(set) var rejections: [Rejection] = []
     private let wakeup: Wakeup
     private let started = Date().timeIntervalSince1970
@@ -156,12 +154,7 @@ public final class Coordinator: @unchecked Sendable {
             let now = Self.now()
             s.elapsed_seconds = now - started
             s.queued_tasks = queue.count
-            s.nodes = scheduler.nodes.values.sorted { $0.joined < $1.joined }.map { n in
-                RunStatistics.Node(node_id: n.nodeID, in_flight: n.inFlight.count, slots: n.slots, tasks_done: n.tasksDone,
-                                   tasks_failed: n.tasksFailed, busy_seconds: n.busySeconds,
-                                   busy_share: min(1, n.busySeconds / max(now - n.joined, 1e-9)),
-                                   latency_ms: n.latency.map { $0 * 1000 }, resident_bytes: n.residentBytes)
-            }
+            s.nodes = scheduler.nodes.values.sorted { $0.joined < $1.joined }.map { $0.summary(until: now) }
             return s
         }
     }
@@ -169,12 +162,9 @@ public final class Coordinator: @unchecked Sendable {
     /// Per-node totals over the whole run, departed nodes included.
     public var nodeTotals: [RunStatistics.Node] {
         let now = Self.now()
-        return lock.withLock { departed + scheduler.nodes.values.sorted { $0.joined < $1.joined } }.map { n in
-            RunStatistics.Node(node_id: n.nodeID, in_flight: n.inFlight.count, slots: n.slots, tasks_done: n.tasksDone,
-                               tasks_failed: n.tasksFailed, busy_seconds: n.busySeconds,
-                               busy_share: min(1, n.busySeconds / max(min(now, n.lastSeen) - n.joined, 1e-9)),
-                               latency_ms: n.latency.map { $0 * 1000 }, resident_bytes: n.residentBytes)
-        }
+        // A departed node's share is over the time it was there.
+        return lock.withLock { departed + scheduler.nodes.values.sorted { $0.joined < $1.joined } }
+            .map { $0.summary(until: min(now, $0.lastSeen)) }
     }
 
     /// The coordinator's own cost per completed task (see `TaskTicket.overhead`) and its CPU time.
@@ -250,22 +240,14 @@ public final class Coordinator: @unchecked Sendable {
                         return
                     }
                     let executor = RemoteExecutor(facts: facts, answerScheme: spec.answerScheme) { [self] task in submit(task) }
-                    var ledger = ComputeLedger()
-                    var outcomes: [Outcome]?
-                    var failure: String?
-                    do {
-                        outcomes = try p.evaluate(question, executor: executor, ledger: &ledger)
-                    } catch {
-                        failure = String(describing: error)
-                    }
-                    if failure != nil && lock.withLock({ abandoned }) { return }
-                    let records = QuestionRecord.records(for: question, probe: p.name, outcomes: outcomes, ledger: ledger, failure: failure)
+                    let (records, failed) = p.score(question, executor: executor)
+                    if failed && lock.withLock({ abandoned }) { return }
                     do {
                         if try journal.append(records) {
                             lock.withLock {
                                 stats.questions_done += 1
                                 if records.allSatisfy(\.correct) { stats.questions_correct += 1 }
-                                if failure != nil { stats.questions_failed += 1 }
+                                if failed { stats.questions_failed += 1 }
                             }
                         }
                     } catch {
@@ -280,7 +262,7 @@ public final class Coordinator: @unchecked Sendable {
         }
         try eventLoop(until: { [self] in
             lock.withLock { activeJobs == 0 && (nextQuestion >= pending.count || stopRequested) }
-        }, drainDeadline: { [self] in lock.withLock { stopRequested } }, progress: progress)
+        }, progress: progress)
     }
 
     /// Queues a task for dispatch (called on job threads).
@@ -299,7 +281,7 @@ public final class Coordinator: @unchecked Sendable {
 
     // MARK: - I/O thread
 
-    private func eventLoop(until done: () -> Bool, drainDeadline: () -> Bool, progress: (RunStatistics) -> Void) throws {
+    private func eventLoop(until done: () -> Bool, progress: (RunStatistics) -> Void) throws {
         guard let socket else { return }
         var nextHeartbeat = Self.now() + settings.heartbeatInterval
         var nextProgress = Self.now() + 1
@@ -320,7 +302,6 @@ public final class Coordinator: @unchecked Sendable {
             let now = Self.now()
             expireNodes(now: now)
             dispatch()
-            flushOutgoing()
             if now >= nextHeartbeat {
                 let peers = lock.withLock { Array(scheduler.nodes.keys) }
                 for peer in peers { send(.heartbeat(Focus_Heartbeat()), to: peer) }
@@ -336,7 +317,7 @@ public final class Coordinator: @unchecked Sendable {
                 failAll("no node was available for \(Int(limit)) s")
                 requestStop()
             }
-            if drainDeadline() {
+            if lock.withLock({ stopRequested }) {
                 stopSince = stopSince ?? now
                 if now - stopSince! > settings.drainTimeout && !lock.withLock({ abandoned }) {
                     failAll("stopped before this task finished")
@@ -348,7 +329,6 @@ public final class Coordinator: @unchecked Sendable {
             let peers = lock.withLock { Array(scheduler.nodes.keys) }
             for peer in peers { send(.shutdown(.with { $0.reason = "the run is over" }), to: peer) }
         }
-        lock.withLock { finished = true }
     }
 
     private func handle(_ frames: [[UInt8]]) {
@@ -375,20 +355,11 @@ public final class Coordinator: @unchecked Sendable {
                 scheduler.nodes[peer]?.lastSeen = now
                 scheduler.nodes[peer]?.residentBytes = hb.residentBytes
             }
-            if lock.withLock({ scheduler.nodes[peer] == nil }) {
-                // A node we expired (or never admitted) is still talking: it must say Hello again.
-                send(.reject(.with {
-                    $0.reason = "unknown node: say Hello first"
-                    $0.helloAgain = true
-                }), to: peer)
-            }
+            if lock.withLock({ scheduler.nodes[peer] == nil }) { askForHello(peer) }
         case .result(let r)?:
             if lock.withLock({ scheduler.nodes[peer] == nil }) {
                 lock.withLock { stats.duplicate_results += 1 }
-                send(.reject(.with {
-                    $0.reason = "unknown node: say Hello first"
-                    $0.helloAgain = true
-                }), to: peer)
+                askForHello(peer)
             } else {
                 complete(r, from: peer, now: now)
             }
@@ -396,6 +367,15 @@ public final class Coordinator: @unchecked Sendable {
         default:
             lock.withLock { stats.malformed_frames += 1 }
         }
+    }
+
+    /// A node this coordinator does not know (it expired it, or restarted) is still talking: not a
+    /// refusal, it must say Hello again.
+    private func askForHello(_ peer: [UInt8]) {
+        send(.reject(.with {
+            $0.reason = "unknown node: say Hello first"
+            $0.helloAgain = true
+        }), to: peer)
     }
 
     private func admit(_ peer: [UInt8], hello: Focus_Hello, now: Double) {
@@ -584,13 +564,5 @@ public final class Coordinator: @unchecked Sendable {
         } catch {
             return false
         }
-    }
-
-    private func flushOutgoing() {
-        let items: [(to: [UInt8], body: Focus_Envelope.OneOf_Body)] = lock.withLock {
-            defer { outgoing.removeAll() }
-            return outgoing
-        }
-        for item in items { send(item.body, to: item.to) }
     }
 }

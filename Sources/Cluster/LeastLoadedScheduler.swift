@@ -26,6 +26,14 @@ public struct NodeState: Sendable {
         joined = now
     }
 
+    /// The node's figures for the statistics, its busy share taken over joined..<`until`.
+    public func summary(until: Double) -> RunStatistics.Node {
+        RunStatistics.Node(node_id: nodeID, in_flight: inFlight.count, slots: slots, tasks_done: tasksDone,
+                           tasks_failed: tasksFailed, busy_seconds: busySeconds,
+                           busy_share: min(1, busySeconds / max(until - joined, 1e-9)),
+                           latency_ms: latency.map { $0 * 1000 }, resident_bytes: residentBytes)
+    }
+
     /// In-flight tasks per slot: the scheduler's first key.
     public var load: Double { Double(inFlight.count) / Double(slots) }
 }

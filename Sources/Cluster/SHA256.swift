@@ -22,24 +22,34 @@ public struct SHA256 {
     public init() {}
 
     public mutating func update<D: Sequence>(_ bytes: D) where D.Element == UInt8 {
-        for b in bytes {
-            pending.append(b)
-            length &+= 1
-            if pending.count == 64 {
-                compress(pending)
-                pending.removeAll(keepingCapacity: true)
-            }
+        // Whole 64-byte blocks go to `compress` straight from the input; only a partial tail waits in
+        // `pending` (model digests hash tens of MiB at start-up).
+        let input = Array(bytes)
+        length &+= UInt64(input.count)
+        var i = 0
+        if !pending.isEmpty {
+            let take = min(64 - pending.count, input.count)
+            pending += input[0..<take]
+            i = take
+            guard pending.count == 64 else { return }
+            compress(pending[...])
+            pending.removeAll(keepingCapacity: true)
         }
+        while input.count - i >= 64 {
+            compress(input[i..<(i + 64)])
+            i += 64
+        }
+        pending += input[i...]
     }
 
     public mutating func update(_ string: String) { update(Array(string.utf8)) }
 
     public mutating func finalize() -> [UInt8] {
         let bits = length &* 8
-        update([0x80])
-        while pending.count != 56 { update([0]) }
-        for i in (0..<8).reversed() { pending.append(UInt8(truncatingIfNeeded: bits >> (8 * UInt64(i)))) }
-        compress(pending)
+        var tail = pending + [0x80]
+        while tail.count % 64 != 56 { tail.append(0) }
+        for i in (0..<8).reversed() { tail.append(UInt8(truncatingIfNeeded: bits >> (8 * UInt64(i)))) }
+        for start in stride(from: 0, to: tail.count, by: 64) { compress(tail[start..<(start + 64)]) }
         pending.removeAll()
         return state.flatMap { w in (0..<4).reversed().map { UInt8(truncatingIfNeeded: w >> (8 * UInt32($0))) } }
     }
@@ -52,10 +62,12 @@ public struct SHA256 {
 
     public static func hex(_ digest: [UInt8]) -> String { digest.map { String(format: "%02x", $0) }.joined() }
 
-    private mutating func compress(_ block: [UInt8]) {
+    private mutating func compress(_ block: ArraySlice<UInt8>) {
         var w = [UInt32](repeating: 0, count: 64)
+        let o = block.startIndex
         for i in 0..<16 {
-            w[i] = UInt32(block[4 * i]) << 24 | UInt32(block[4 * i + 1]) << 16 | UInt32(block[4 * i + 2]) << 8 | UInt32(block[4 * i + 3])
+            w[i] = UInt32(block[o + 4 * i]) << 24 | UInt32(block[o + 4 * i + 1]) << 16
+                | UInt32(block[o + 4 * i + 2]) << 8 | UInt32(block[o + 4 * i + 3])
         }
         func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { x >> n | x << (32 - n) }
         for i in 16..<64 {

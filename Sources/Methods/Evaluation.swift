@@ -197,6 +197,22 @@ extension QuestionRecord {
     }
 }
 
+extension EvaluationProbe {
+    /// Scores one question: its records (one failed record when the probe threw), and whether it threw.
+    /// `focus eval` and the cluster coordinator both score through this.
+    public func score(_ q: Question, executor: TaskExecutor) -> (records: [QuestionRecord], failed: Bool) {
+        var ledger = ComputeLedger()
+        var outcomes: [Outcome]?
+        var failure: String?
+        do {
+            outcomes = try evaluate(q, executor: executor, ledger: &ledger)
+        } catch {
+            failure = String(describing: error)
+        }
+        return (QuestionRecord.records(for: q, probe: name, outcomes: outcomes, ledger: ledger, failure: failure), failure != nil)
+    }
+}
+
 /// Runs a probe over questions in one process, journaling each question as soon as it is scored.
 public final class EvaluationRun {
     public let probe: any EvaluationProbe
@@ -213,15 +229,7 @@ public final class EvaluationRun {
     public func run(_ questions: [Question], executor: TaskExecutor, progress: (Int, Int, EvaluationSummary) -> Void = { _, _, _ in }) throws {
         for (i, q) in questions.enumerated() {
             if journal.isDone(q.id) { continue }
-            var ledger = ComputeLedger()
-            var outcomes: [Outcome]?
-            var failure: String?
-            do {
-                outcomes = try probe.evaluate(q, executor: executor, ledger: &ledger)
-            } catch {
-                failure = String(describing: error)
-            }
-            try journal.append(QuestionRecord.records(for: q, probe: probe.name, outcomes: outcomes, ledger: ledger, failure: failure))
+            try journal.append(probe.score(q, executor: executor).records)
             progress(i + 1, questions.count, EvaluationSummary(method: probe.name, records: journal.records))
         }
     }

@@ -84,13 +84,25 @@ class ClusterProcessTestCase: XCTestCase {
         return child
     }
 
+    /// Waits (up to a minute) until a run's results.jsonl holds `count` lines.
+    func waitForLines(_ results: URL, _ count: Int) {
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, ((try? String(contentsOf: results, encoding: .utf8)) ?? "").split(separator: "\n").count < count {
+            usleep(20_000)
+        }
+    }
+
+    /// The endpoint a coordinator logged ("listening on tcp://…;").
+    func endpoint(of coordinator: Child) -> String {
+        XCTAssertTrue(coordinator.waitFor("listening on tcp://"), coordinator.stderr)
+        return String((coordinator.stderr.components(separatedBy: "listening on ").last ?? "").prefix { $0 != ";" })
+    }
+
     /// Starts a coordinator on a free port and returns it with its endpoint.
     func coordinator(bench: URL, out: URL, extra: [String] = [], bind: String = "tcp://127.0.0.1:*") throws -> (Child, String) {
         let child = try start("focus-coord", ["run", "--bench", bench.path, "--out", out.path, "--bind", bind,
                                               "--no-node-timeout", "60", "--concurrency", "4"] + Self.method + extra)
-        XCTAssertTrue(child.waitFor("listening on tcp://"), child.stderr)
-        let line = child.stderr.components(separatedBy: "listening on ").last ?? ""
-        return (child, String(line.prefix { $0 != ";" }))
+        return (child, endpoint(of: child))
     }
 
     func node(_ endpoint: String, id: String, extra: [String] = []) throws -> Child {
@@ -183,8 +195,7 @@ final class ClusterRunTests: ClusterProcessTestCase {
         let nodes = try (1...3).map { try node(endpoint, id: "n\($0)") }
         // Kill one node once the run is under way.
         let results = run.appendingPathComponent("results.jsonl")
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline, ((try? String(contentsOf: results, encoding: .utf8)) ?? "").split(separator: "\n").count < 3 { usleep(20_000) }
+        waitForLines(results, 3)
         kill(nodes[0].process.processIdentifier, SIGKILL)
         XCTAssertEqual(coord.wait(), 0, coord.stderr)
         XCTAssertTrue(coord.stderr.contains("node n1 silent for 3 s: dead") || coord.stderr.contains("node n1 is unreachable: dead"),
@@ -199,8 +210,7 @@ final class ClusterRunTests: ClusterProcessTestCase {
         var (coord, endpoint) = try coordinator(bench: bench, out: run)
         _ = try (1...2).map { try node(endpoint, id: "n\($0)") }
         let results = run.appendingPathComponent("results.jsonl")
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline, ((try? String(contentsOf: results, encoding: .utf8)) ?? "").split(separator: "\n").count < 4 { usleep(20_000) }
+        waitForLines(results, 4)
         kill(coord.process.processIdentifier, SIGKILL)
         _ = coord.wait(within: 10)
         let text = try String(contentsOf: results, encoding: .utf8)
@@ -277,8 +287,7 @@ final class ClusterRunTests: ClusterProcessTestCase {
         let (coord, endpoint) = try coordinator(bench: bench, out: run)
         _ = try node(endpoint, id: "n1")
         let results = run.appendingPathComponent("results.jsonl")
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline, ((try? String(contentsOf: results, encoding: .utf8)) ?? "").split(separator: "\n").count < 2 { usleep(20_000) }
+        waitForLines(results, 2)
         kill(coord.process.processIdentifier, SIGINT)
         XCTAssertEqual(coord.wait(within: 60), 1, "not every question done: exit 1 \(coord.stderr)")
         XCTAssertTrue(coord.stderr.contains("finishing the questions in flight"), coord.stderr)
@@ -302,8 +311,7 @@ final class ClusterRunTests: ClusterProcessTestCase {
         let run = dir.appendingPathComponent("run")
         let child = try start("focus-coord", ["run", "--bench", bench.path, "--out", run.path, "--bind", "tcp://127.0.0.1:*",
                                               "--no-node-timeout", "60", "--method", "vanilla"])
-        XCTAssertTrue(child.waitFor("listening on tcp://"), child.stderr)
-        let endpoint = String((child.stderr.components(separatedBy: "listening on ").last ?? "").prefix { $0 != ";" })
+        let endpoint = endpoint(of: child)
         _ = try node(endpoint, id: "n1")
         _ = try node(endpoint, id: "n2")
         XCTAssertEqual(child.wait(), 0, child.stderr)
