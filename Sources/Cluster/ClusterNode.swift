@@ -18,6 +18,8 @@ public struct NodeSettings: Sendable {
     public var protocolVersionOverride: UInt32?
     /// Exit when the coordinator has not answered for this long (nil: keep trying forever).
     public var giveUpAfter: Double?
+    /// Bytes of KV cache kept for image prefixes (0: none); see `PrefixCache`.
+    public var prefixCacheBytes = LocalExecutor.defaultPrefixCacheBytes
 
     public init(coordinator: String, nodeID: String) {
         self.coordinator = coordinator
@@ -220,7 +222,8 @@ public final class ClusterNode: @unchecked Sendable {
             }
             guard let (task, received) = next else { return }
             let pad = lock.withLock { padToSquare }
-            let executor = executors[pad] ?? LocalExecutor(model: model, preprocessing: pad ? .padToSquare : .processor)
+            let executor = executors[pad] ?? LocalExecutor(model: model, preprocessing: pad ? .padToSquare : .processor,
+                                                           prefixCacheBytes: settings.prefixCacheBytes)
             executors[pad] = executor
             let started = Self.now()
             var result: Focus_Result
@@ -231,12 +234,17 @@ public final class ClusterNode: @unchecked Sendable {
                 result = Focus_Result(taskID: task.taskID, attempt: task.attempt, error: String(describing: error))
             }
             result.queueSeconds = started - received
-            lock.withLock {
+            let first = lock.withLock {
                 outbox.append(result)
                 running = nil
                 tasksDone += 1
+                return tasksDone == 1
             }
             wakeup.signal()
+            if first {
+                // The first task allocates the working buffers and a prefix-cache entry.
+                log("first task done: resident memory \(ResidentMemory.bytes() >> 20) MiB")
+            }
         }
     }
 }

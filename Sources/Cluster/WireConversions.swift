@@ -199,11 +199,12 @@ extension Focus_Cost {
         generatedTokens = UInt32(clamping: cost.generatedTokens)
         flops = cost.flops
         seconds = cost.seconds
+        cachedTokens = UInt32(clamping: cost.cachedTokens)
     }
 
     func taskCost() throws -> TaskCost {
         TaskCost(bucket: try bucket.computeBucket(), forwardPasses: Int(forwardPasses), prefillTokens: Int(prefillTokens),
-                 generatedTokens: Int(generatedTokens), flops: flops, seconds: seconds)
+                 generatedTokens: Int(generatedTokens), flops: flops, seconds: seconds, cachedTokens: Int(cachedTokens))
     }
 }
 

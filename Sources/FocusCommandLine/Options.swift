@@ -14,6 +14,12 @@ public struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: "OpenBLAS threads (default: all cores).")
     public var threads: Int?
 
+    @Option(name: .customLong("prefix-cache-mib"),
+            help: "MiB of KV cache kept for prompt prefixes that end with an image, so later prompts about the same view skip its prefill (0: off).")
+    public var prefixCacheMiB = LocalExecutor.defaultPrefixCacheBytes >> 20
+
+    public var prefixCacheBytes: Int { max(0, prefixCacheMiB) << 20 }
+
     public var directory: URL { URL(fileURLWithPath: model) }
 
     public func load() throws -> LlavaModel {

@@ -37,6 +37,8 @@ public struct Answer: Sendable, Codable, Equatable {
 public struct ComputeLedger: Sendable, Codable, Equatable {
     public var forwardPasses: [ComputeBucket: Int] = [:]
     public var prefillTokens = 0
+    /// Of `prefillTokens`, those the prefix cache served.
+    public var cachedTokens = 0
     public var generatedTokens = 0
     public var flops: Double = 0
     public var seconds: [ComputeBucket: Double] = [:]
@@ -46,6 +48,7 @@ public struct ComputeLedger: Sendable, Codable, Equatable {
     public mutating func add(_ cost: TaskCost) {
         forwardPasses[cost.bucket, default: 0] += cost.forwardPasses
         prefillTokens += cost.prefillTokens
+        cachedTokens += cost.cachedTokens
         generatedTokens += cost.generatedTokens
         flops += cost.flops
         seconds[cost.bucket, default: 0] += cost.seconds

@@ -15,6 +15,8 @@ public struct QuestionRecord: Codable, Sendable {
     public var forward_passes: [String: Int]
     public var search_forward_passes: Int
     public var prefill_tokens: Int
+    /// Of `prefill_tokens`, those served by the executor's prefix cache (absent in older runs).
+    public var cached_tokens: Int?
     public var generated_tokens: Int
     public var flops: Double
     public var seconds: Double
@@ -30,14 +32,20 @@ public struct EvaluationSummary: Codable, Sendable {
         public var accuracy: Double { questions == 0 ? 0 : Double(correct) / Double(questions) }
         public var searchForwardPasses = 0
         public var seconds: Double = 0
+        public var prefillTokens = 0
+        public var cachedTokens = 0
 
-        enum CodingKeys: String, CodingKey { case questions, correct, errors, accuracy, mean_search_forward_passes, mean_seconds }
+        enum CodingKeys: String, CodingKey {
+            case questions, correct, errors, accuracy, mean_search_forward_passes, mean_seconds, prefill_tokens, cached_prefill_tokens
+        }
         public init() {}
         public init(from decoder: Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             questions = try c.decode(Int.self, forKey: .questions)
             correct = try c.decode(Int.self, forKey: .correct)
             errors = try c.decode(Int.self, forKey: .errors)
+            prefillTokens = try c.decodeIfPresent(Int.self, forKey: .prefill_tokens) ?? 0
+            cachedTokens = try c.decodeIfPresent(Int.self, forKey: .cached_prefill_tokens) ?? 0
         }
         public func encode(to encoder: Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
@@ -47,6 +55,8 @@ public struct EvaluationSummary: Codable, Sendable {
             try c.encode(accuracy, forKey: .accuracy)
             try c.encode(questions == 0 ? 0 : Double(searchForwardPasses) / Double(questions), forKey: .mean_search_forward_passes)
             try c.encode(questions == 0 ? 0 : seconds / Double(questions), forKey: .mean_seconds)
+            try c.encode(prefillTokens, forKey: .prefill_tokens)
+            try c.encode(cachedTokens, forKey: .cached_prefill_tokens)
         }
 
         mutating func add(_ r: QuestionRecord) {
@@ -55,6 +65,8 @@ public struct EvaluationSummary: Codable, Sendable {
             if r.error != nil { errors += 1 }
             searchForwardPasses += r.search_forward_passes
             seconds += r.seconds
+            prefillTokens += r.prefill_tokens
+            cachedTokens += r.cached_tokens ?? 0
         }
     }
 
@@ -83,6 +95,10 @@ public struct EvaluationSummary: Codable, Sendable {
                      "|---|---:|---:|---:|---:|---:|"]
         for name in categories.keys.sorted() { lines.append(row(name, categories[name]!)) }
         lines.append(row("**overall**", overall))
+        if overall.prefillTokens > 0 {
+            let share = Double(overall.cachedTokens) / Double(overall.prefillTokens)
+            lines += ["", "Prefill tokens: \(overall.prefillTokens), \(pct(share)) % of them served by the prefix cache."]
+        }
         return lines.joined(separator: "\n") + "\n"
     }
 }
@@ -190,7 +206,7 @@ extension QuestionRecord {
                 targets: o.answer.targets, views: o.answer.views,
                 forward_passes: Dictionary(uniqueKeysWithValues: ledger.forwardPasses.map { ($0.key.rawValue, $0.value) }),
                 search_forward_passes: ledger.passes(.search) / max(outcomes.count, 1),
-                prefill_tokens: ledger.prefillTokens, generated_tokens: ledger.generatedTokens,
+                prefill_tokens: ledger.prefillTokens, cached_tokens: ledger.cachedTokens, generated_tokens: ledger.generatedTokens,
                 flops: ledger.flops, seconds: ledger.seconds.values.reduce(0, +) / Double(max(outcomes.count, 1)),
                 error: failure)
         }

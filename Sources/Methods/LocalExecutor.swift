@@ -2,19 +2,36 @@ import Foundation
 import Models
 
 /// Executes tasks on a model in this process, keeping the last decoded image so that several views
-/// of one picture decode it once.
+/// of one picture decode it once, and the KV caches of recent image prefixes so that several prompts
+/// about one view encode it once.
 public final class LocalExecutor: TaskExecutor {
     public let model: LlavaModel
     public let preprocessing: ImagePreprocessing
     public let chatTemplate: ChatTemplate
     public var answerScheme: AnswerScheme = .generatedLetter
     private var lastImage: (url: URL, image: RGBImage)?
+    /// nil when prefix caching is off.
+    public let prefixCache: PrefixCache<PrefixKey>?
 
-    /// `preprocessing` defaults to pad-to-square, as LLaVA-1.5 was trained and as FOCUS's geometry assumes.
-    public init(model: LlavaModel, preprocessing: ImagePreprocessing = .padToSquare) {
+    /// What identifies a cached prefix: the views its images show and its tokens, through the last
+    /// image token.
+    public struct PrefixKey: Hashable, Sendable {
+        public var views: [ImageView]
+        public var tokens: [Int]
+    }
+
+    /// 1 GiB: a few hundred entries of the toy model, one of llava-1.5-7b (which is what consecutive
+    /// prompts about one crop need).
+    public static let defaultPrefixCacheBytes = 1 << 30
+
+    /// `preprocessing` defaults to pad-to-square, as LLaVA-1.5 was trained and as FOCUS's geometry
+    /// assumes. `prefixCacheBytes` bounds the prefix cache (0 turns it off).
+    public init(model: LlavaModel, preprocessing: ImagePreprocessing = .padToSquare,
+                prefixCacheBytes: Int = LocalExecutor.defaultPrefixCacheBytes) {
         self.model = model
         self.preprocessing = preprocessing
         chatTemplate = ChatTemplate(model: model)
+        prefixCache = prefixCacheBytes > 0 ? PrefixCache(byteBudget: prefixCacheBytes) : nil
     }
 
     public var inputSize: Int { model.config.vision.imageSize }
@@ -42,41 +59,71 @@ public final class LocalExecutor: TaskExecutor {
         return image.cropped(to: crop)
     }
 
+    /// The cache to run a task's prompt on and what is left of the prompt to feed it. With the prefix
+    /// cache on and a prompt that goes on after its last image token, the prefix through that token
+    /// comes from the cache (a copy of it, so the entry stays clean) or is computed and kept; the rest
+    /// is the text after it. `room` is how many tokens the task adds after the prompt.
+    private func start(_ task: ModelTask, tokens: [Int], room: Int)
+        throws -> (cache: KVCache, rest: LlavaInput, geometries: [ImageGeometry], reused: Int)
+    {
+        let imageID = model.config.imageTokenID
+        guard let prefixCache, let last = tokens.lastIndex(of: imageID), last + 1 < tokens.count else {
+            let images = try task.views.map { model.imageProcessor.preprocess(try pixels(of: $0), mode: preprocessing) }
+            return (model.makeCache(capacity: tokens.count + room), LlavaInput(tokens: tokens, images: images),
+                    images.map(\.geometry), 0)
+        }
+        let split = last + 1
+        let rest = LlavaInput(tokens: Array(tokens[split...]), images: [])
+        let key = PrefixKey(views: task.views, tokens: Array(tokens[..<split]))
+        if let hit = prefixCache.lookup(key) {
+            return (hit.cache.fork(room: rest.tokens.count + room), rest, hit.geometries, split)
+        }
+        let images = try task.views.map { model.imageProcessor.preprocess(try pixels(of: $0), mode: preprocessing) }
+        let cache = model.makeCache(capacity: tokens.count + room)
+        try model.prefill(LlavaInput(tokens: key.tokens, images: images), cache: cache)
+        let geometries = images.map(\.geometry)
+        prefixCache.store(key, PrefixCache.Prefix(cache: cache.fork(room: 0), geometries: geometries))
+        return (cache, rest, geometries, 0)
+    }
+
     public func run(_ task: ModelTask) throws -> (output: TaskOutput, cost: TaskCost) {
         let clock = ContinuousClock(), start = clock.now
-        let images = try task.views.map(pixels(of:))
-        let input = try model.input(prompt: task.prompt, images: images, preprocessing: preprocessing)
-        var cost = TaskCost(bucket: task.bucket, forwardPasses: 1, prefillTokens: input.tokens.count,
-                            generatedTokens: 0, flops: 0, seconds: 0)
-        let output: TaskOutput
-        switch task.operation {
-        case .generate(let maxNewTokens):
-            let ids = try model.generate(input, maxNewTokens: maxNewTokens)
-            cost.generatedTokens = ids.count
-            output = .text(model.tokenizer.decode(ids, skipSpecialTokens: true), ids: ids)
-        case .candidates(let words):
-            let ids = try words.map { try candidateTokenID(for: $0, after: task.prompt) }
-            output = .logits(try model.candidateLogits(input, candidates: ids))
-        case .relevance(let phrase, let options):
-            guard input.images.count == 1 else {
-                throw MethodError("a relevance task needs exactly one image, got \(input.images.count)")
-            }
-            let cache = model.makeCache(capacity: input.tokens.count)
-            try model.prefill(input, cache: cache)
-            let targets = try PhraseTokens.positions(of: phrase, in: task.prompt, model: model)
-            let map = try RelevanceComputer.map(cache: cache, targetPositions: targets, visualPositions: cache.imagePositions,
-                                                options: options, rope: model.rotaryEmbedding)
-            output = .relevance(map, geometry: input.images[0].geometry)
-        case .attention(let layer):
-            guard input.images.count == 1 else {
-                throw MethodError("an attention task needs exactly one image, got \(input.images.count)")
+        let tokens = try model.tokens(prompt: task.prompt, imageCount: task.views.count)
+        var room = 0
+        if case .generate(let maxNewTokens) = task.operation { room = maxNewTokens }
+        if case .relevance = task.operation, task.views.count != 1 {
+            throw MethodError("a relevance task needs exactly one image, got \(task.views.count)")
+        }
+        if case .attention(let layer) = task.operation {
+            guard task.views.count == 1 else {
+                throw MethodError("an attention task needs exactly one image, got \(task.views.count)")
             }
             guard (0..<model.config.text.numHiddenLayers).contains(layer) else {
                 throw MethodError("attention layer \(layer) is not one of the model's \(model.config.text.numHiddenLayers) decoder layers")
             }
-            let cache = model.makeCache(capacity: input.tokens.count)
-            try model.prefill(input, cache: cache, recordAttention: [layer])
-            let probabilities = cache.attention[layer]!   // [heads, n, n]
+        }
+        let (cache, rest, geometries, reused) = try self.start(task, tokens: tokens, room: room)
+        var cost = TaskCost(bucket: task.bucket, forwardPasses: 1, prefillTokens: tokens.count,
+                            generatedTokens: 0, flops: 0, seconds: 0, cachedTokens: reused)
+        let output: TaskOutput
+        switch task.operation {
+        case .generate(let maxNewTokens):
+            let ids = try model.generate(rest, maxNewTokens: maxNewTokens, cache: cache)
+            cost.generatedTokens = ids.count
+            output = .text(model.tokenizer.decode(ids, skipSpecialTokens: true), ids: ids)
+        case .candidates(let words):
+            let ids = try words.map { try candidateTokenID(for: $0, after: task.prompt) }
+            output = .logits(try model.candidateLogits(rest, candidates: ids, cache: cache))
+        case .relevance(let phrase, let options):
+            try model.prefill(rest, cache: cache)
+            let targets = try PhraseTokens.positions(of: phrase, in: task.prompt, model: model)
+            let map = try RelevanceComputer.map(cache: cache, targetPositions: targets, visualPositions: cache.imagePositions,
+                                                options: options, rope: model.rotaryEmbedding)
+            output = .relevance(map, geometry: geometries[0])
+        case .attention(let layer):
+            try model.prefill(rest, cache: cache, recordAttention: [layer])
+            // [heads, new tokens, all tokens]: the last row is the prompt's last token either way.
+            let probabilities = cache.attention[layer]!
             let heads = probabilities.shape[0], n = probabilities.shape[1], total = probabilities.shape[2]
             let visual = cache.imagePositions
             guard let (side, skip) = RelevanceMap.grid(imageTokens: visual.count) else {
@@ -87,13 +134,15 @@ public final class LocalExecutor: TaskExecutor {
                 let row = probabilities.pointer + (h * n + n - 1) * total
                 for (j, p) in visual.dropFirst(skip).enumerated() { scores[j] += row[p] / Float(heads) }
             }
-            output = .relevance(RelevanceMap(rows: side, columns: side, scores: scores), geometry: input.images[0].geometry)
+            output = .relevance(RelevanceMap(rows: side, columns: side, scores: scores), geometry: geometries[0])
         }
-        cost.flops = model.config.estimate(newTokens: input.tokens.count, images: images.count).total
+        // The method's compute, as if nothing were cached (comparable between runs and with the
+        // paper); `cachedTokens` says how much of the prefill the cache saved.
+        cost.flops = model.config.estimate(newTokens: tokens.count, images: task.views.count).total
         if cost.generatedTokens > 1 {
             // Each further generated token is one more decoder step over a growing cache.
             for step in 1..<cost.generatedTokens {
-                cost.flops += model.config.estimate(newTokens: 1, images: 0, cached: input.tokens.count + step - 1).decoder
+                cost.flops += model.config.estimate(newTokens: 1, images: 0, cached: tokens.count + step - 1).decoder
             }
         }
         cost.seconds = Self.seconds(clock.now - start)

@@ -69,14 +69,19 @@ public struct TaskCost: Sendable, Codable, Equatable {
     public var generatedTokens: Int
     public var flops: Double
     public var seconds: Double
+    /// Prompt tokens whose keys and values came from the executor's prefix cache instead of a forward
+    /// pass (included in `prefillTokens`, which counts the whole prompt).
+    public var cachedTokens: Int
 
-    public init(bucket: ComputeBucket, forwardPasses: Int, prefillTokens: Int, generatedTokens: Int, flops: Double, seconds: Double) {
+    public init(bucket: ComputeBucket, forwardPasses: Int, prefillTokens: Int, generatedTokens: Int, flops: Double,
+                seconds: Double, cachedTokens: Int = 0) {
         self.bucket = bucket
         self.forwardPasses = forwardPasses
         self.prefillTokens = prefillTokens
         self.generatedTokens = generatedTokens
         self.flops = flops
         self.seconds = seconds
+        self.cachedTokens = cachedTokens
     }
 }
 

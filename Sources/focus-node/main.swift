@@ -41,6 +41,7 @@ struct FocusNode: ParsableCommand {
         let name = id ?? "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
         var settings = NodeSettings(coordinator: coordinator, nodeID: name)
         settings.giveUpAfter = giveUpAfter
+        settings.prefixCacheBytes = model.prefixCacheBytes
         settings.protocolVersionOverride = protocolVersion
         if curveKey != nil || serverKey != nil {
             guard let curveKey, let serverKey else { throw ValidationError("--curve-key and --server-key go together") }

@@ -41,7 +41,8 @@ struct Eval: ParsableCommand {
         if let limit { questions = Array(questions.prefix(limit)) }
         let llava = try model.load()
         let spec = try methodArguments.spec()
-        let executor = LocalExecutor(model: llava, preprocessing: spec.padToSquare ? .padToSquare : .processor)
+        let executor = LocalExecutor(model: llava, preprocessing: spec.padToSquare ? .padToSquare : .processor,
+                                     prefixCacheBytes: model.prefixCacheBytes)
         executor.answerScheme = spec.answerScheme
         let probe = try spec.probe(decoderLayers: llava.config.text.numHiddenLayers)
         let evaluation = try EvaluationRun(directory: URL(fileURLWithPath: out), probe: probe, resume: resume)

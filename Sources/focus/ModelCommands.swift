@@ -129,7 +129,7 @@ struct Ask: ParsableCommand {
             print(llava.tokenizer.decode(ids, skipSpecialTokens: true).trimmingCharacters(in: .whitespacesAndNewlines))
             return
         }
-        let executor = LocalExecutor(model: llava)
+        let executor = LocalExecutor(model: llava, prefixCacheBytes: model.prefixCacheBytes)
         let q = Question(id: "ask", image: URL(fileURLWithPath: image.image), text: question, options: option, label: nil,
                          category: "ask")
         var ledger = ComputeLedger()
@@ -156,7 +156,7 @@ struct Ask: ParsableCommand {
         }
         print("forward passes: " + ComputeBucket.allCases.map { "\($0.rawValue) \(ledger.passes($0))" }.joined(separator: ", "))
         let seconds = ComputeBucket.allCases.map { String(format: "%@ %.3f s", $0.rawValue, ledger.seconds[$0] ?? 0) }
-        print("prefill tokens \(ledger.prefillTokens), generated tokens \(ledger.generatedTokens), " +
+        print("prefill tokens \(ledger.prefillTokens) (\(ledger.cachedTokens) from the prefix cache), generated tokens \(ledger.generatedTokens), " +
               String(format: "%.3g GFLOP; ", ledger.flops / 1e9) + seconds.joined(separator: ", "))
         if let explain {
             let dir = URL(fileURLWithPath: explain)

@@ -590,6 +590,9 @@ public nonisolated struct Focus_Cost: Sendable {
 
   public var seconds: Double = 0
 
+  /// Of prefill_tokens, those whose keys and values came from the node's prefix cache.
+  public var cachedTokens: UInt32 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1732,7 +1735,7 @@ nonisolated extension Focus_Map: SwiftProtobuf.Message, SwiftProtobuf._MessageIm
 
 nonisolated extension Focus_Cost: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Cost"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}bucket\0\u{3}forward_passes\0\u{3}prefill_tokens\0\u{3}generated_tokens\0\u{1}flops\0\u{1}seconds\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}bucket\0\u{3}forward_passes\0\u{3}prefill_tokens\0\u{3}generated_tokens\0\u{1}flops\0\u{1}seconds\0\u{3}cached_tokens\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1746,6 +1749,7 @@ nonisolated extension Focus_Cost: SwiftProtobuf.Message, SwiftProtobuf._MessageI
       case 4: try { try decoder.decodeSingularUInt32Field(value: &self.generatedTokens) }()
       case 5: try { try decoder.decodeSingularDoubleField(value: &self.flops) }()
       case 6: try { try decoder.decodeSingularDoubleField(value: &self.seconds) }()
+      case 7: try { try decoder.decodeSingularUInt32Field(value: &self.cachedTokens) }()
       default: break
       }
     }
@@ -1770,6 +1774,9 @@ nonisolated extension Focus_Cost: SwiftProtobuf.Message, SwiftProtobuf._MessageI
     if self.seconds.bitPattern != 0 {
       try visitor.visitSingularDoubleField(value: self.seconds, fieldNumber: 6)
     }
+    if self.cachedTokens != 0 {
+      try visitor.visitSingularUInt32Field(value: self.cachedTokens, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1780,6 +1787,7 @@ nonisolated extension Focus_Cost: SwiftProtobuf.Message, SwiftProtobuf._MessageI
     if lhs.generatedTokens != rhs.generatedTokens {return false}
     if lhs.flops != rhs.flops {return false}
     if lhs.seconds != rhs.seconds {return false}
+    if lhs.cachedTokens != rhs.cachedTokens {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -122,11 +122,14 @@ public final class KVCache: @unchecked Sendable {
         return out
     }
 
-    /// A new cache holding the first `prefix` tokens of this one: several prompts about the same
-    /// image extend one prefill instead of repeating it.
-    public func fork(keeping prefix: Int? = nil) -> KVCache {
+    /// Bytes of key and value storage held (the whole capacity, not only the tokens in use).
+    public var byteCount: Int { 2 * layers * kvHeads * capacity * headDim * MemoryLayout<Float>.stride }
+
+    /// A new cache holding the first `prefix` tokens of this one, with room for `room` more tokens:
+    /// several prompts about the same image extend one prefill instead of repeating it.
+    public func fork(keeping prefix: Int? = nil, room: Int = 64) -> KVCache {
         let keep = min(prefix ?? count, count)
-        let copy = KVCache(layers: layers, kvHeads: kvHeads, headDim: headDim, capacity: max(keep, 1) + 64)
+        let copy = KVCache(layers: layers, kvHeads: kvHeads, headDim: headDim, capacity: max(keep + max(room, 0), 1))
         for l in 0..<layers {
             for h in 0..<kvHeads {
                 (copy.keyStorage[l] + h * copy.capacity * headDim).update(from: keyStorage[l] + h * capacity * headDim, count: keep * headDim)

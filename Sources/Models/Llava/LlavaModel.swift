@@ -13,6 +13,11 @@ public struct ModelInputError: Error, CustomStringConvertible {
 public struct LlavaInput: Sendable {
     public var tokens: [Int]
     public var images: [PreprocessedImage]
+
+    public init(tokens: [Int], images: [PreprocessedImage]) {
+        self.tokens = tokens
+        self.images = images
+    }
 }
 
 /// A LLaVA-1.5 checkpoint in Hugging Face layout, loaded for CPU inference: CLIP vision tower →
@@ -90,11 +95,18 @@ public final class LlavaModel: @unchecked Sendable {
     /// Tokenises `prompt` (with the tokenizer's special tokens, as LlavaProcessor does) and expands
     /// each `<image>` marker to the image's tokens. There must be exactly one marker per image.
     public func input(prompt: String, images: [RGBImage], preprocessing: ImagePreprocessing = .processor) throws -> LlavaInput {
+        let tokens = try tokens(prompt: prompt, imageCount: images.count)
+        return LlavaInput(tokens: tokens, images: images.map { imageProcessor.preprocess($0, mode: preprocessing) })
+    }
+
+    /// The token ids of `prompt` with each `<image>` marker expanded to the image's tokens, without
+    /// decoding any image (a prefix cache decides from them whether the images are needed at all).
+    public func tokens(prompt: String, imageCount: Int) throws -> [Int] {
         let ids = tokenizer.encode(prompt, addSpecialTokens: true)
         let markers = ids.filter { $0 == config.imageTokenID }.count
         let marker = tokenizer.token(forID: config.imageTokenID) ?? "<image>"
-        guard markers == images.count else {
-            throw ModelInputError("the prompt has \(markers) \(marker) marker\(markers == 1 ? "" : "s") but \(images.count) image\(images.count == 1 ? " was" : "s were") given; put exactly one \(marker) where each image goes")
+        guard markers == imageCount else {
+            throw ModelInputError("the prompt has \(markers) \(marker) marker\(markers == 1 ? "" : "s") but \(imageCount) image\(imageCount == 1 ? " was" : "s were") given; put exactly one \(marker) where each image goes")
         }
         var tokens: [Int] = []
         tokens.reserveCapacity(ids.count + markers * config.imageTokenCount)
@@ -105,7 +117,7 @@ public final class LlavaModel: @unchecked Sendable {
                 tokens.append(id)
             }
         }
-        return LlavaInput(tokens: tokens, images: images.map { imageProcessor.preprocess($0, mode: preprocessing) })
+        return tokens
     }
 
     /// A text-only input (no image markers allowed).
