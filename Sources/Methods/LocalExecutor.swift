@@ -20,8 +20,8 @@ public final class LocalExecutor: TaskExecutor {
         public var tokens: [Int]
     }
 
-    /// 1 GiB: a few hundred entries of the toy model, one of llava-1.5-7b (which is what consecutive
-    /// prompts about one crop need).
+    /// 1 GiB: one entry of llava-1.5-7b (which is what consecutive prompts about one crop need); a
+    /// small model's entries are bounded by `PrefixCache`'s entry count first.
     public static let defaultPrefixCacheBytes = 1 << 30
 
     /// `preprocessing` defaults to pad-to-square, as LLaVA-1.5 was trained and as FOCUS's geometry

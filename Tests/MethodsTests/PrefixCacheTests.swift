@@ -118,4 +118,18 @@ final class PrefixCacheTests: XCTestCase {
         XCTAssertEqual(try tiny.run(task(0)).cost.cachedTokens, 0, "an entry over the whole budget is not kept")
         XCTAssertEqual(tiny.prefixCache?.bytes, 0)
     }
+
+    func testEntryCountIsBoundedToo() throws {
+        let m = try model("tiny-llava-sp")
+        let cache = PrefixCache<Int>(byteBudget: 1 << 30, maxEntries: 3)
+        for i in 0..<5 {
+            let kv = m.makeCache(capacity: 4)
+            XCTAssertTrue(cache.store(i, PrefixCache.Prefix(cache: kv, geometries: [])))
+        }
+        XCTAssertEqual(cache.count, 3)
+        XCTAssertNil(cache.lookup(0))
+        XCTAssertNil(cache.lookup(1))
+        XCTAssertNotNil(cache.lookup(4))
+        XCTAssertEqual(cache.bytes, 3 * m.makeCache(capacity: 4).byteCount)
+    }
 }

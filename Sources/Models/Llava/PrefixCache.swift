@@ -6,13 +6,17 @@
 /// several questions about one image. Their prompts share everything up to the image's last token,
 /// which for LLaVA-1.5 is almost all of the prompt (576 of ~600 tokens).
 ///
-/// Bounded by bytes, not entries, because an entry's size is the model's: 1.3 MB for the toy model,
-/// about 600 MB for llava-1.5-7b at 600 tokens. The least recently used entries go first; an entry
-/// larger than the whole budget is never kept. A reference type: one cache serves one executor's
+/// Bounded by bytes, because an entry's size is the model's (1.3 MB for the toy model, about 600 MB
+/// for llava-1.5-7b at 600 tokens), and by entries, because reuse is near in time (the prompts of one
+/// search step, the questions a node holds at once): views seen long ago are not asked about again,
+/// and a small model should not fill the byte budget with them. The least recently used entries go
+/// first; an entry larger than the whole budget is never kept. A reference type: one cache serves one executor's
 /// successive tasks, and is not shared between threads.
 public final class PrefixCache<Key: Hashable> {
     /// The most bytes of key and value storage the entries may hold together.
     public let byteBudget: Int
+    /// The most entries.
+    public let maxEntries: Int
     /// Lookups that found their prefix, and those that did not.
     public private(set) var hits = 0
     public private(set) var misses = 0
@@ -38,8 +42,9 @@ public final class PrefixCache<Key: Hashable> {
     private var entries: [Key: Entry] = [:]
     private var clock: UInt64 = 0
 
-    public init(byteBudget: Int) {
+    public init(byteBudget: Int, maxEntries: Int = 32) {
         self.byteBudget = max(0, byteBudget)
+        self.maxEntries = max(1, maxEntries)
     }
 
     public var count: Int { entries.count }
@@ -64,7 +69,7 @@ public final class PrefixCache<Key: Hashable> {
         let size = prefix.cache.byteCount
         guard size <= byteBudget else { return false }
         if let old = entries.removeValue(forKey: key) { bytes -= old.prefix.cache.byteCount }
-        while bytes + size > byteBudget, let victim = entries.min(by: { $0.value.lastUse < $1.value.lastUse }) {
+        while bytes + size > byteBudget || entries.count >= maxEntries, let victim = entries.min(by: { $0.value.lastUse < $1.value.lastUse }) {
             entries.removeValue(forKey: victim.key)
             bytes -= victim.value.prefix.cache.byteCount
         }
