@@ -43,7 +43,7 @@ let package = Package(
         ),
         .target(
             name: "FocusCommandLine",
-            dependencies: ["Models", "Tensors", "Methods", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Models", "Tensors", "Methods", "Benchmarks", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "focus",

@@ -43,6 +43,13 @@ public enum VStarBenchmark {
 
     /// Reads every question; a malformed record is an error naming its line and field.
     public static func load(directory: URL) throws -> [Question] {
+        var skipped: [SkippedRecord] = []
+        return try load(directory: directory, skipBad: false, skipped: &skipped)
+    }
+
+    /// Reads every question; a malformed record is an error naming its line and field, or, with
+    /// `skipBad`, is skipped and recorded in `skipped`.
+    public static func load(directory: URL, skipBad: Bool, skipped: inout [SkippedRecord]) throws -> [Question] {
         let file = directory.appendingPathComponent("test_questions.jsonl")
         guard let text = try? String(contentsOf: file, encoding: .utf8) else {
             throw LoadError(message: "\(file.path) does not exist or is not UTF-8 text; a V*Bench-layout benchmark has test_questions.jsonl at its root")
@@ -52,46 +59,58 @@ public enum VStarBenchmark {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty { continue }
             let place = "\(file.lastPathComponent) line \(n + 1)"
-            let record: Record
-            do { record = try JSONDecoder().decode(Record.self, from: Data(trimmed.utf8)) } catch {
-                throw LoadError(message: "\(place): not a JSON object (\(error))")
+            do {
+                questions.append(try question(trimmed, directory: directory))
+            } catch let bad as BenchmarkLoadError {
+                try skipOrThrow(place, bad.message, skipBad: skipBad, skipped: &skipped)
             }
-            guard let image = record.image else { throw LoadError(message: "\(place): field 'image' is missing") }
-            guard let id = record.question_id?.value else { throw LoadError(message: "\(place): field 'question_id' is missing") }
-            guard let category = record.category else { throw LoadError(message: "\(place): field 'category' is missing") }
-            let imageURL = directory.appendingPathComponent(image)
-            var questionText = record.question, options = record.options
-            if questionText == nil || options == nil {
-                guard let full = record.text else { throw LoadError(message: "\(place): field 'text' is missing") }
-                (questionText, options) = parse(full)
-            }
-            guard let options, !options.isEmpty else { throw LoadError(message: "\(place): field 'text' has no '(A) …' option lines") }
-            let letters = options.indices.map { String(UnicodeScalar(UInt8(65 + $0))) }
-            if let label = record.label, !letters.contains(label) {
-                throw LoadError(message: "\(place): label '\(label)' is not one of the option letters \(letters.joined(separator: ", "))")
-            }
-            let typeTwo = record.type == "counting" || (record.targets ?? []).contains { $0.hasPrefix("all ") }
-            var targets = record.target_object, boxes = record.bbox
-            if targets == nil || boxes == nil {
-                let annotation = imageURL.deletingPathExtension().appendingPathExtension("json")
-                if let data = try? Data(contentsOf: annotation) {
-                    guard let a = try? JSONDecoder().decode(ImageAnnotation.self, from: data) else {
-                        throw LoadError(message: "\(annotation.path): not a V*Bench annotation (target_object, bbox)")
-                    }
-                    targets = targets ?? a.target_object
-                    boxes = boxes ?? a.bbox
-                }
-            }
-            let pixelBoxes = try (boxes ?? []).map { b -> PixelBox in
-                guard let box = PixelBox(xywh: b) else { throw LoadError(message: "\(place): a bbox is not [x, y, w, h]") }
-                return box
-            }
-            questions.append(Question(
-                id: id, image: imageURL, text: questionText ?? "", options: options, label: record.label,
-                category: category, kind: typeTwo ? .all : .single,
-                targets: targets ?? [], boxes: pixelBoxes, extractionKey: record.targets))
         }
         return questions
+    }
+
+    /// One record of test_questions.jsonl; errors name the field, not the place.
+    static func question(_ line: String, directory: URL) throws -> Question {
+        let record: Record
+        do { record = try JSONDecoder().decode(Record.self, from: Data(line.utf8)) } catch {
+            throw BenchmarkLoadError("not a JSON object (\(error))")
+        }
+        guard let image = record.image else { throw BenchmarkLoadError("field 'image' is missing") }
+        guard let id = record.question_id?.value else { throw BenchmarkLoadError("field 'question_id' is missing") }
+        guard let category = record.category else { throw BenchmarkLoadError("field 'category' is missing") }
+        let imageURL = directory.appendingPathComponent(image)
+        guard FileManager.default.fileExists(atPath: imageURL.path) else {
+            throw BenchmarkLoadError("field 'image': \(imageURL.path) does not exist")
+        }
+        var questionText = record.question, options = record.options
+        if questionText == nil || options == nil {
+            guard let full = record.text else { throw BenchmarkLoadError("field 'text' is missing") }
+            (questionText, options) = parse(full)
+        }
+        guard let options, !options.isEmpty else { throw BenchmarkLoadError("field 'text' has no '(A) …' option lines") }
+        let letters = optionLetters(options.count)
+        if let label = record.label, !letters.contains(label) {
+            throw BenchmarkLoadError("field 'label': '\(label)' is not one of the option letters \(letters.joined(separator: ", "))")
+        }
+        let typeTwo = record.type == "counting" || (record.targets ?? []).contains { $0.hasPrefix("all ") }
+        var targets = record.target_object, boxes = record.bbox
+        if targets == nil || boxes == nil {
+            let annotation = imageURL.deletingPathExtension().appendingPathExtension("json")
+            if let data = try? Data(contentsOf: annotation) {
+                guard let a = try? JSONDecoder().decode(ImageAnnotation.self, from: data) else {
+                    throw BenchmarkLoadError("\(annotation.path) is not a V*Bench annotation (target_object, bbox)")
+                }
+                targets = targets ?? a.target_object
+                boxes = boxes ?? a.bbox
+            }
+        }
+        let pixelBoxes = try (boxes ?? []).map { b -> PixelBox in
+            guard let box = PixelBox(xywh: b) else { throw BenchmarkLoadError("field 'bbox': a box is not [x, y, w, h]") }
+            return box
+        }
+        return Question(
+            id: id, image: imageURL, text: questionText ?? "", options: options, label: record.label,
+            category: category, kind: typeTwo ? .all : .single,
+            targets: targets ?? [], boxes: pixelBoxes, extractionKey: record.targets)
     }
 
     /// Splits V*Bench's `text` into the question and its options: lines before the first `(A)` are

@@ -18,6 +18,8 @@ public struct QuestionRecord: Codable, Sendable {
     /// Of `prefill_tokens`, those served by the executor's prefix cache (absent in older runs).
     public var cached_tokens: Int?
     public var generated_tokens: Int
+    /// The question's scoring groups beside its category (HR-Bench `cycle`, MME-RealWorld `task`, `subtask`).
+    public var groups: [String: String]?
     public var flops: Double
     public var seconds: Double
     public var error: String?
@@ -73,12 +75,33 @@ public struct EvaluationSummary: Codable, Sendable {
     public var method: String
     public var overall = Group()
     public var categories: [String: Group] = [:]
+    /// Accuracy per value of each scoring group: `groups["task"]["Perception"]`.
+    public var groups: [String: [String: Group]]?
+    /// HR-Bench's headline: per category (and "all"), the accuracy within each cycle, averaged over
+    /// the cycles. Present when the records have a `cycle` group.
+    public var cycleAverage: [String: Double]?
 
     public init(method: String, records: [QuestionRecord]) {
         self.method = method
+        var groups: [String: [String: Group]] = [:]
+        var byCycle: [String: [String: Group]] = [:]   // cycle → category or "all" → group
         for r in records {
             overall.add(r)
             categories[r.category, default: Group()].add(r)
+            for (name, value) in r.groups ?? [:] { groups[name, default: [:]][value, default: Group()].add(r) }
+            if let cycle = r.groups?["cycle"] {
+                byCycle[cycle, default: [:]][r.category, default: Group()].add(r)
+                byCycle[cycle, default: [:]]["all", default: Group()].add(r)
+            }
+        }
+        if !groups.isEmpty { self.groups = groups }
+        if !byCycle.isEmpty {
+            var average: [String: Double] = [:]
+            for key in Set(byCycle.values.flatMap(\.keys)) {
+                let accuracies = byCycle.values.compactMap { $0[key]?.accuracy }
+                average[key] = accuracies.reduce(0, +) / Double(accuracies.count)
+            }
+            cycleAverage = average
         }
     }
 
@@ -95,6 +118,17 @@ public struct EvaluationSummary: Codable, Sendable {
                      "|---|---:|---:|---:|---:|---:|"]
         for name in categories.keys.sorted() { lines.append(row(name, categories[name]!)) }
         lines.append(row("**overall**", overall))
+        if let cycleAverage {
+            let names = cycleAverage.keys.filter { $0 != "all" }.sorted() + ["all"]
+            lines += ["", "HR-Bench scoring (accuracy within each cycle, averaged over the cycles):", "",
+                      "| | " + names.joined(separator: " | ") + " |", "|---|" + names.map { _ in "---:|" }.joined(),
+                      "| **average %** | " + names.map { pct(cycleAverage[$0] ?? 0) }.joined(separator: " | ") + " |"]
+        }
+        for name in (groups ?? [:]).keys.sorted() {
+            lines += ["", "| \(name) | questions | accuracy % | search FPs / question | s / question | errors |",
+                      "|---|---:|---:|---:|---:|---:|"]
+            for value in groups![name]!.keys.sorted() { lines.append(row(value, groups![name]![value]!)) }
+        }
         if overall.prefillTokens > 0 {
             let share = Double(overall.cachedTokens) / Double(overall.prefillTokens)
             lines += ["", "Prefill tokens: \(overall.prefillTokens), \(pct(share)) % of them served by the prefix cache."]
@@ -207,6 +241,7 @@ extension QuestionRecord {
                 forward_passes: Dictionary(uniqueKeysWithValues: ledger.forwardPasses.map { ($0.key.rawValue, $0.value) }),
                 search_forward_passes: ledger.passes(.search) / max(outcomes.count, 1),
                 prefill_tokens: ledger.prefillTokens, cached_tokens: ledger.cachedTokens, generated_tokens: ledger.generatedTokens,
+                groups: q.groups.isEmpty ? nil : q.groups,
                 flops: ledger.flops, seconds: ledger.seconds.values.reduce(0, +) / Double(max(outcomes.count, 1)),
                 error: failure)
         }

@@ -101,9 +101,13 @@ public struct Question: Sendable, Codable, Equatable {
     /// What FOCUS step 1 should answer, as written after "the following objects:" ("star", "all
     /// triangles"), when the benchmark provides it (focus's synthetic one does).
     public var extractionKey: [String]?
+    /// Further groups the benchmark scores by, beside the category: HR-Bench's `cycle` (the option
+    /// permutation round), MME-RealWorld's `task` and `subtask`.
+    public var groups: [String: String]
 
     public init(id: String, image: URL, text: String, options: [String], label: String?, category: String,
-                kind: QuestionKind? = nil, targets: [String] = [], boxes: [PixelBox] = [], extractionKey: [String]? = nil) {
+                kind: QuestionKind? = nil, targets: [String] = [], boxes: [PixelBox] = [], extractionKey: [String]? = nil,
+                groups: [String: String] = [:]) {
         self.id = id
         self.image = image
         self.text = text
@@ -114,6 +118,7 @@ public struct Question: Sendable, Codable, Equatable {
         self.targets = targets
         self.boxes = boxes
         self.extractionKey = extractionKey
+        self.groups = groups
     }
 
     /// Option letters in order: A, B, C, …

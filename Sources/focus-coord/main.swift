@@ -31,17 +31,13 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var methodArguments: MethodArguments
 
-    @Option(name: .long, help: "Benchmark directory in V*Bench layout (test_questions.jsonl at its root).")
-    var bench: String
+    @OptionGroup var benchmark: BenchmarkOptions
 
     @Option(name: .long, help: "Run directory for results.jsonl, the summaries and manifest.json.")
     var out: String
 
     @Flag(name: .long, help: "Continue a run whose results.jsonl exists, skipping finished questions.")
     var resume = false
-
-    @Option(name: .long, help: "Only the first N questions.")
-    var limit: Int?
 
     @Option(name: .long, help: "Endpoint to bind.")
     var bind = "tcp://127.0.0.1:5555"
@@ -78,9 +74,7 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         let log: @Sendable (String) -> Void = { FileHandle.standardError.write(Data("\rfocus-coord: \($0)\n".utf8)) }
-        let benchURL = URL(fileURLWithPath: bench)
-        var questions = try VStarBenchmark.load(directory: benchURL)
-        if let limit { questions = Array(questions.prefix(limit)) }
+        let questions = try benchmark.load(run: URL(fileURLWithPath: out), log: log)
         let spec = try methodArguments.spec()
         var settings = CoordinatorSettings()
         settings.bind = bind
@@ -115,14 +109,14 @@ struct RunCommand: ParsableCommand {
             source.resume()
             sources.append(source)
         }
-        let benchmarkDigest = try RunManifest.digest(of: benchURL.appendingPathComponent("test_questions.jsonl"))
+        let benchmarkDigest = try RunManifest.digest(of: try benchmark.digestFile)
         try coordinator.run(questions) { stats in
             FileHandle.standardError.write(Data(("\r" + stats.progressLine).utf8))
         }
         FileHandle.standardError.write(Data("\n".utf8))
         let summary = try journal.writeSummary(method: spec.method.rawValue)
         let stats = coordinator.statistics
-        try RunManifest(spec: spec, facts: coordinator.modelFacts, benchmark: benchURL.path, benchmarkDigest: benchmarkDigest,
+        try RunManifest(spec: spec, facts: coordinator.modelFacts, benchmark: try benchmark.source.description, benchmarkDigest: benchmarkDigest,
                         statistics: stats, nodeTotals: coordinator.nodeTotals,
                         overhead: coordinator.overhead).write(to: URL(fileURLWithPath: out))
         print(summary.markdown, terminator: "")

@@ -20,8 +20,7 @@ struct Eval: ParsableCommand {
     @OptionGroup var model: ModelOptions
     @OptionGroup var methodArguments: MethodArguments
 
-    @Option(name: .long, help: "Benchmark directory in V*Bench layout (test_questions.jsonl at its root).")
-    var bench: String
+    @OptionGroup var benchmark: BenchmarkOptions
 
     @Option(name: .long, help: "Run directory for results.jsonl and the summaries.")
     var out: String
@@ -29,16 +28,10 @@ struct Eval: ParsableCommand {
     @Flag(name: .long, help: "Continue a run whose results.jsonl exists, skipping finished questions.")
     var resume = false
 
-    @Option(name: .long, help: "Only the first N questions.")
-    var limit: Int?
-
-    @Option(name: .long, help: "Only questions of this category (repeatable).")
-    var category: [String] = []
-
     func run() throws {
-        var questions = try VStarBenchmark.load(directory: URL(fileURLWithPath: bench))
-        if !category.isEmpty { questions = questions.filter { category.contains($0.category) } }
-        if let limit { questions = Array(questions.prefix(limit)) }
+        let questions = try benchmark.load(run: URL(fileURLWithPath: out)) {
+            FileHandle.standardError.write(Data("focus eval: \($0)\n".utf8))
+        }
         let llava = try model.load()
         let spec = try methodArguments.spec()
         let executor = LocalExecutor(model: llava, preprocessing: spec.padToSquare ? .padToSquare : .processor,

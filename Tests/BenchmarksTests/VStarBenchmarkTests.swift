@@ -15,8 +15,17 @@ final class VStarBenchmarkTests: XCTestCase {
 
     override func tearDown() { try? FileManager.default.removeItem(at: dir) }
 
+    /// Writes test_questions.jsonl and an (empty) file for every image it names: the loader checks
+    /// that images exist, not what they hold.
     func write(_ lines: [String]) throws {
         try Data(lines.joined(separator: "\n").utf8).write(to: dir.appendingPathComponent("test_questions.jsonl"))
+        for line in lines {
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  let image = object["image"] as? String else { continue }
+            let url = dir.appendingPathComponent(image)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            FileManager.default.createFile(atPath: url.path, contents: Data())
+        }
     }
 
     func testReadsThePublishedLayout() throws {
@@ -52,7 +61,7 @@ final class VStarBenchmarkTests: XCTestCase {
             }
         }
         try expect(#"{"text": "Q?\n(A) x", "category": "c", "question_id": "2", "label": "A"}"#, ["line 2", "image"])
-        try expect(#"{"image": "b.jpg", "text": "Q?\n(A) x\n(B) y", "category": "c", "question_id": "2", "label": "E"}"#, ["line 2", "label 'E'"])
+        try expect(#"{"image": "b.jpg", "text": "Q?\n(A) x\n(B) y", "category": "c", "question_id": "2", "label": "E"}"#, ["line 2", "label", "'E'"])
         try expect(#"{"image": "b.jpg", "text": "no options", "category": "c", "question_id": "2"}"#, ["line 2", "option"])
         try expect("not json", ["line 2", "JSON"])
         XCTAssertThrowsError(try VStarBenchmark.load(directory: dir.appendingPathComponent("missing"))) { error in

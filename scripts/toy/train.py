@@ -537,7 +537,6 @@ def pretrain_vision(model, heads, data, train_images, val_images, args, log_file
     log(f"vision pretraining: {step} steps; held-out " + cell_eval(model, heads, data, val_images), log_file)
 
 
-@torch.no_grad()
 def pretrain_text(model, data, encoded, train, val, pad_id, image_id, args, log_file):
     """Stage 1b: the decoder on text-only samples (the answer stated, then the multiple-choice
     question; FOCUS target extraction), in large batches of short sequences. Mapping an answer to
@@ -583,6 +582,7 @@ def pretrain_text(model, data, encoded, train, val, pad_id, image_id, args, log_
     return time.time() - start
 
 
+@torch.no_grad()
 def cell_eval(model, heads, data, images, batch_size=128):
     accs = []
     for start in range(0, len(images), batch_size):
