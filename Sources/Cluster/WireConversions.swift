@@ -32,6 +32,8 @@ extension Focus_Task {
             }
         case .attention(let layer):
             attention = .with { $0.layer = UInt32(max(0, layer)) }
+        case .continuations(let texts):
+            continuations = .with { $0.texts = texts }
         }
     }
 
@@ -45,6 +47,9 @@ extension Focus_Task {
             op = .candidates(c.words)
         case .relevance(let r)?: op = .relevance(phrase: r.phrase, options: try r.options.relevanceOptions())
         case .attention(let a)?: op = .attention(layer: Int(a.layer))
+        case .continuations(let c)?:
+            guard !c.texts.isEmpty else { throw WireError("task \(taskID): continuations without texts") }
+            op = .continuations(c.texts)
         case nil: throw WireError("task \(taskID) has no operation")
         }
         return ModelTask(prompt: prompt, views: try views.map { try $0.imageView() }, operation: op,

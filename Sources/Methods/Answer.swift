@@ -4,8 +4,12 @@ import Foundation
 public enum AnswerScheme: String, Sendable, Codable {
     /// The generated text must be exactly the option letter (FOCUS: no normalisation, "(A)" is wrong).
     case generatedLetter = "generated-letter"
-    /// The option whose letter has the highest next-token logit (ZoomEye on V*Bench).
+    /// The option whose letter has the highest next-token logit.
     case logitMatching = "logit-matching"
+    /// The option whose text is most likely as the answer to the question asked without options
+    /// (mean log-probability of its tokens): how SEAL and ZoomEye score LLaVA-1.5 on V*Bench, where
+    /// the option order then does not matter.
+    case optionLikelihood = "option-likelihood"
 }
 
 /// A method's answer to one question, with what it looked at.

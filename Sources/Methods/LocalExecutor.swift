@@ -90,7 +90,12 @@ public final class LocalExecutor: TaskExecutor {
         let clock = ContinuousClock(), start = clock.now
         let tokens = try model.tokens(prompt: task.prompt, imageCount: task.views.count)
         var room = 0
+        var continuations: [[Int]] = []
         if case .generate(let maxNewTokens) = task.operation { room = maxNewTokens }
+        if case .continuations(let texts) = task.operation {
+            continuations = try texts.map { try continuationTokens(for: $0, after: task.prompt) }
+            room = continuations.map(\.count).max() ?? 0
+        }
         if case .relevance = task.operation, task.views.count != 1 {
             throw MethodError("a relevance task needs exactly one image, got \(task.views.count)")
         }
@@ -120,6 +125,23 @@ public final class LocalExecutor: TaskExecutor {
             let map = try RelevanceComputer.map(cache: cache, targetPositions: targets, visualPositions: cache.imagePositions,
                                                 options: options, rope: model.rotaryEmbedding)
             output = .relevance(map, geometry: geometries[0])
+        case .continuations:
+            // The prompt once; each text's tokens one at a time after it, the cache cut back between texts.
+            let afterPrompt = try model.prefill(rest, cache: cache)
+            let promptLength = cache.count
+            var scores: [Float] = []
+            for ids in continuations {
+                var logits = afterPrompt, total: Double = 0
+                for (i, id) in ids.enumerated() {
+                    total += logSoftmax(logits, at: id)
+                    if i + 1 < ids.count { logits = try model.prefill(LlavaInput(tokens: [id], images: []), cache: cache) }
+                }
+                cache.truncate(to: promptLength)
+                scores.append(Float(total / Double(ids.count)))
+            }
+            cost.forwardPasses = continuations.count
+            cost.prefillTokens += continuations.reduce(0) { $0 + $1.count }
+            output = .logits(scores)
         case .attention(let layer):
             try model.prefill(rest, cache: cache, recordAttention: [layer])
             // [heads, new tokens, all tokens]: the last row is the prompt's last token either way.
@@ -145,8 +167,34 @@ public final class LocalExecutor: TaskExecutor {
                 cost.flops += model.config.estimate(newTokens: 1, images: 0, cached: tokens.count + step - 1).decoder
             }
         }
+        for ids in continuations where ids.count > 1 {
+            for step in 1..<ids.count {
+                cost.flops += model.config.estimate(newTokens: 1, images: 0, cached: tokens.count + step - 1).decoder
+            }
+        }
         cost.seconds = Self.seconds(clock.now - start)
         return (output, cost)
+    }
+
+    /// The tokens `text` adds after `prompt` when it is the answer (prompt + answer prefix + text,
+    /// less the prompt's tokens). The prompt's own tokens must stay as they are: a text that merges
+    /// with the prompt's last token cannot be scored after a cached prompt.
+    public func continuationTokens(for text: String, after prompt: String) throws -> [Int] {
+        let tokenizer = model.tokenizer
+        let base = tokenizer.encode(prompt, addSpecialTokens: true)
+        let extended = tokenizer.encode(prompt + chatTemplate.answerPrefix + text, addSpecialTokens: true)
+        guard extended.count > base.count, Array(extended.prefix(base.count)) == base else {
+            throw ModelInputError("the option '\(text)' changes the tokens of the prompt before it, or adds none")
+        }
+        return Array(extended.dropFirst(base.count))
+    }
+
+    /// log softmax(logits)[index], in Double for the sum over the vocabulary.
+    func logSoftmax(_ logits: [Float], at index: Int) -> Double {
+        let m = Double(logits.max() ?? 0)
+        var sum = 0.0
+        for x in logits { sum += exp(Double(x) - m) }
+        return Double(logits[index]) - m - log(sum)
     }
 
     /// The first token the model would emit for `word` right after `prompt` (e.g. "▁Yes" after

@@ -31,6 +31,14 @@ extension TaskExecutor {
         // One marker per view (ViCrop answers on [image, crop]).
         let extra = String(repeating: chatTemplate.imageMarker + "\n", count: max(0, views.count - 1))
         let prompt = chatTemplate.prompt(question: extra + text, image: !views.isEmpty)
+        if answerScheme == .optionLikelihood && !question.options.isEmpty {
+            let plain = chatTemplate.prompt(question: extra + question.text, image: !views.isEmpty)
+            let output = try run(ModelTask(prompt: plain, views: views, operation: .continuations(question.options), bucket: .answer),
+                                 ledger: &ledger)
+            guard case .logits(let l) = output, l.count == question.options.count else { preconditionFailure("one score per option") }
+            let letter = question.letters[argmax(l)]
+            return Answer(raw: letter, letter: letter, scheme: .optionLikelihood, views: views)
+        }
         if answerScheme == .logitMatching && !question.options.isEmpty {
             // The option whose letter has the highest next-token logit.
             let output = try run(ModelTask(prompt: prompt, views: views, operation: .candidates(question.letters), bucket: .answer),

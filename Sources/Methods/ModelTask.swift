@@ -38,6 +38,9 @@ public struct ModelTask: Sendable {
         /// ViCrop: prefill, then the last token's attention to the image tokens in decoder `layer`
         /// (0-based), averaged over heads, as a grid (raw probabilities, not renormalised).
         case attention(layer: Int)
+        /// For each text, the mean log-probability of its tokens right after the prompt (SEAL's and
+        /// ZoomEye's option-likelihood scoring on V*Bench). One forward pass per text.
+        case continuations([String])
     }
 
     /// The complete prompt in the model's chat format, with one image marker per view.

@@ -132,4 +132,30 @@ final class PrefixCacheTests: XCTestCase {
         XCTAssertNotNil(cache.lookup(4))
         XCTAssertEqual(cache.bytes, 3 * m.makeCache(capacity: 4).byteCount)
     }
+
+    /// Option likelihood against transformers (scripts/fixtures/make_likelihood_fixtures.py): the mean
+    /// log-probability of each option's tokens after the prompt, with the prompt's prefix cached or not.
+    func testOptionLikelihoodMatchesTransformers() throws {
+        struct Reference: Decodable {
+            var prompt: String
+            var options: [String]
+            var option_tokens: [[Int]]
+            var mean_log_probabilities: [Float]
+        }
+        let ref = try JSONDecoder().decode(Reference.self, from: Data(contentsOf: Self.fixtures
+            .appendingPathComponent("references/tiny-llava-sp/option-likelihood.json")))
+        let m = try model("tiny-llava-sp")
+        for bytes in [0, 64 << 20] {
+            let ex = LocalExecutor(model: m, preprocessing: .processor, prefixCacheBytes: bytes)
+            XCTAssertEqual(try ref.options.map { try ex.continuationTokens(for: $0, after: ref.prompt) }, ref.option_tokens)
+            for round in 0..<2 {
+                let (output, cost) = try ex.run(ModelTask(prompt: ref.prompt, views: [ImageView(image: Self.image)],
+                                                          operation: .continuations(ref.options), bucket: .answer))
+                guard case .logits(let scores) = output else { return XCTFail("\(output)") }
+                for (got, want) in zip(scores, ref.mean_log_probabilities) { XCTAssertEqual(got, want, accuracy: 2e-4) }
+                XCTAssertEqual(cost.forwardPasses, ref.options.count)
+                XCTAssertEqual(cost.cachedTokens > 0, bytes > 0 && round == 1)
+            }
+        }
+    }
 }

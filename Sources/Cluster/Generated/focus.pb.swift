@@ -422,6 +422,19 @@ public nonisolated struct Focus_Attention: Sendable {
 }
 
 /// One unit of model work: a prefill of `prompt` with `views`, then one operation.
+/// Mean log-probability of each text's tokens right after the prompt (option likelihood).
+public nonisolated struct Focus_Continuations: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var texts: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 public nonisolated struct Focus_Task: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -473,6 +486,14 @@ public nonisolated struct Focus_Task: Sendable {
     set {operation = .attention(newValue)}
   }
 
+  public var continuations: Focus_Continuations {
+    get {
+      if case .continuations(let v)? = operation {return v}
+      return Focus_Continuations()
+    }
+    set {operation = .continuations(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Operation: Equatable, Sendable {
@@ -480,6 +501,7 @@ public nonisolated struct Focus_Task: Sendable {
     case candidates(Focus_Candidates)
     case relevance(Focus_Relevance)
     case attention(Focus_Attention)
+    case continuations(Focus_Continuations)
 
   }
 
@@ -1408,9 +1430,39 @@ nonisolated extension Focus_Attention: SwiftProtobuf.Message, SwiftProtobuf._Mes
   }
 }
 
+nonisolated extension Focus_Continuations: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Continuations"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}texts\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedStringField(value: &self.texts) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.texts.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.texts, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Focus_Continuations, rhs: Focus_Continuations) -> Bool {
+    if lhs.texts != rhs.texts {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Focus_Task: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Task"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_id\0\u{1}attempt\0\u{1}prompt\0\u{1}views\0\u{1}bucket\0\u{1}generate\0\u{1}candidates\0\u{1}relevance\0\u{1}attention\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_id\0\u{1}attempt\0\u{1}prompt\0\u{1}views\0\u{1}bucket\0\u{1}generate\0\u{1}candidates\0\u{1}relevance\0\u{1}attention\0\u{1}continuations\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1475,6 +1527,19 @@ nonisolated extension Focus_Task: SwiftProtobuf.Message, SwiftProtobuf._MessageI
           self.operation = .attention(v)
         }
       }()
+      case 10: try {
+        var v: Focus_Continuations?
+        var hadOneofValue = false
+        if let current = self.operation {
+          hadOneofValue = true
+          if case .continuations(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.operation = .continuations(v)
+        }
+      }()
       default: break
       }
     }
@@ -1516,6 +1581,10 @@ nonisolated extension Focus_Task: SwiftProtobuf.Message, SwiftProtobuf._MessageI
     case .attention?: try {
       guard case .attention(let v)? = self.operation else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+    }()
+    case .continuations?: try {
+      guard case .continuations(let v)? = self.operation else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
     }()
     case nil: break
     }
