@@ -47,8 +47,12 @@ let package = Package(
         ),
         .executableTarget(
             name: "focus",
-            dependencies: ["Models", "Tensors", "Methods", "Benchmarks", "FocusCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Models", "Tensors", "Methods", "Benchmarks", "FocusCommandLine", "Reports", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: releaseFlags
+        ),
+        .target(
+            name: "Reports",
+            dependencies: ["Methods", "Models"]
         ),
         .target(
             name: "ClusterMetrics",
@@ -71,6 +75,7 @@ let package = Package(
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Tensors"]),
         .testTarget(name: "MethodsTests", dependencies: ["Methods", "Models"]),
         .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks", "Models"]),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports", "Methods", "Models"]),
         .testTarget(name: "FocusCLITests", dependencies: ["focus"]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster", "ClusterMetrics", "Methods", "Models", "Benchmarks"]),
     ],

@@ -51,7 +51,23 @@ struct Eval: ParsableCommand {
         }
         FileHandle.standardError.write(Data("\n".utf8))
         let summary = try evaluation.writeSummary()
+        try EvalManifest(method: spec, benchmark: try benchmark.source.description, model: model.directory.path)
+            .write(to: URL(fileURLWithPath: out))
         print(summary.markdown, terminator: "")
     }
 }
 
+
+/// `manifest.json` of a one-process run: what `focus report` needs to label it (the cluster's
+/// manifest has the same `method` and `benchmark` keys, and more).
+struct EvalManifest: Encodable {
+    var method: MethodSpec
+    var benchmark: String
+    var model: String
+
+    func write(to directory: URL) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        try encoder.encode(self).write(to: directory.appendingPathComponent("manifest.json"))
+    }
+}

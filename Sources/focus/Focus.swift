@@ -10,6 +10,6 @@ struct Focus: ParsableCommand {
             Model commands print JSON on stdout (tokenize, logits, generate) or the answer as text (ask); \
             errors go to stderr with a non-zero exit status.
             """,
-        subcommands: [Ask.self, Eval.self, Generate.self, Logits.self, Synth.self, SynthTrain.self, Tokenize.self]
+        subcommands: [Ask.self, Eval.self, Generate.self, Inspect.self, Logits.self, ReportCmd.self, Synth.self, SynthTrain.self, Tokenize.self]
     )
 }
