@@ -35,19 +35,25 @@ public struct HRBenchLoader {
         }
         var questions: [Question] = []
         var imageOf: [String: URL] = [:]   // index → written image, for rows that refer to another
-        while let fields = try reader.next() {
+        let imageColumn = column["image"]!
+        while let raw = try reader.nextRaw() {
             let place = "\(tsv.lastPathComponent) line \(reader.recordLine)"
             do {
-                let q = try question(fields, column: column, imageOf: &imageOf)
+                // Every field but the image as text; the image stays bytes until it is decoded.
+                let fields = try raw.enumerated().map { $0.offset == imageColumn ? "" : try reader.text($0.element) }
+                let image = imageColumn < raw.count ? raw[imageColumn] : []
+                let q = try question(fields, image: image, column: column, imageOf: &imageOf)
                 questions.append(q)
             } catch let bad as BenchmarkLoadError {
+                try skipOrThrow(place, bad.message, skipBad: skipBad, skipped: &skipped)
+            } catch let bad as TSVReader.FormatError {
                 try skipOrThrow(place, bad.message, skipBad: skipBad, skipped: &skipped)
             }
         }
         return questions
     }
 
-    private func question(_ fields: [String], column: [String: Int], imageOf: inout [String: URL]) throws -> Question {
+    private func question(_ fields: [String], image imageBytes: [UInt8], column: [String: Int], imageOf: inout [String: URL]) throws -> Question {
         func field(_ name: String) -> String? {
             guard let i = column[name], i < fields.count else { return nil }
             return fields[i]
@@ -76,15 +82,16 @@ public struct HRBenchLoader {
             throw BenchmarkLoadError("field 'answer': '\(answer)' is not one of the option letters \(letters.joined(separator: ", "))")
         }
         let category = try required("category")
-        let imageField = try required("image")
+        guard !imageBytes.isEmpty else { throw BenchmarkLoadError("field 'image' is missing or empty") }
         let image: URL
-        if imageField.count <= 16, imageField.allSatisfy(\.isNumber) {
-            guard let earlier = imageOf[imageField] else {
-                throw BenchmarkLoadError("field 'image' refers to row \(imageField), which is not an earlier row with an image")
+        if imageBytes.count <= 16, imageBytes.allSatisfy({ (48...57).contains($0) }) {
+            let reference = String(decoding: imageBytes, as: UTF8.self)
+            guard let earlier = imageOf[reference] else {
+                throw BenchmarkLoadError("field 'image' refers to row \(reference), which is not an earlier row with an image")
             }
             image = earlier
         } else {
-            image = try write(imageField, index: index)
+            image = try write(imageBytes, index: index)
         }
         imageOf[index] = image
         var groups: [String: String] = [:]
@@ -93,21 +100,26 @@ public struct HRBenchLoader {
                         groups: groups)
     }
 
-    /// Decodes one base64 image and writes it, unless a file of the same size is already there (a
-    /// second load of the same TSV).
-    private func write(_ base64: String, index: String) throws -> URL {
-        guard let bytes = Data(base64Encoded: base64, options: .ignoreUnknownCharacters), !bytes.isEmpty else {
+    /// Decodes one base64 image and writes it, unless a file of its decoded size is already there
+    /// (a second load of the same TSV, which then decodes only the first bytes to name the file).
+    private func write(_ base64: [UInt8], index: String) throws -> URL {
+        guard let head = Base64.decode(Array(base64.prefix(12))) else {
             throw BenchmarkLoadError("field 'image' is not valid base64")
         }
         let ext: String
-        if bytes.starts(with: [0xFF, 0xD8, 0xFF]) { ext = "jpg" }
-        else if bytes.starts(with: [0x89, 0x50, 0x4E, 0x47]) { ext = "png" }
-        else { throw BenchmarkLoadError("field 'image' decodes to \(bytes.count) bytes that are neither a JPEG nor a PNG") }
+        if head.starts(with: [0xFF, 0xD8, 0xFF]) { ext = "jpg" }
+        else if head.starts(with: [0x89, 0x50, 0x4E, 0x47]) { ext = "png" }
+        else { throw BenchmarkLoadError("field 'image' does not decode to a JPEG or a PNG (it starts with bytes \(head.prefix(4).map { String(format: "%02x", $0) }.joined()))") }
         let safe = index.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" }
         let url = imageFolder.appendingPathComponent("\(String(safe)).\(ext)")
-        if let size = (try? FileManager.default.attributesOfItem(atPath: url.path))?[.size] as? Int, size == bytes.count {
+        if let size = (try? FileManager.default.attributesOfItem(atPath: url.path))?[.size] as? Int,
+           size == Base64.decodedCount(base64) {
             return url
         }
+        guard let decoded = Base64.decode(base64), !decoded.isEmpty else {
+            throw BenchmarkLoadError("field 'image' is not valid base64")
+        }
+        let bytes = Data(decoded)
         let partial = url.appendingPathExtension("partial")
         do { try bytes.write(to: partial) } catch {
             throw BenchmarkLoadError("cannot write \(partial.path) (\(error.localizedDescription)); choose another image folder with --images")

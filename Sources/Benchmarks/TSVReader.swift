@@ -16,7 +16,8 @@ public final class TSVReader {
     /// The line on which the record last returned by `next()` started (1-based).
     public private(set) var recordLine = 0
     /// Bytes consumed so far (for progress).
-    public private(set) var bytesRead: UInt64 = 0
+    public var bytesRead: UInt64 { dropped + UInt64(position) }
+    private var dropped: UInt64 = 0
 
     private let handle: FileHandle
     private var buffer: [UInt8] = []
@@ -40,6 +41,7 @@ public final class TSVReader {
         if atEnd { return false }
         if position > 0 {
             buffer.removeFirst(position)
+            dropped += UInt64(position)
             position = 0
         }
         let data: Data?
@@ -56,68 +58,88 @@ public final class TSVReader {
 
     /// The next record's fields (UTF-8 decoded), or nil at the end of the file. Blank lines are skipped.
     public func next() throws -> [String]? {
-        var fields: [String] = []
+        guard let raw = try nextRaw() else { return nil }
+        return try raw.map(text)
+    }
+
+    /// The next record's fields as bytes (a base64 image need not become a String to be decoded).
+    public func nextRaw() throws -> [[UInt8]]? {
+        let tab = UInt8(ascii: "\t"), newline = UInt8(ascii: "\n"), quote = UInt8(ascii: "\"")
+        var fields: [[UInt8]] = []
         var field: [UInt8] = []
         var quoted = false, startedField = false, sawAny = false
         recordLine = line
         while true {
-            if position >= buffer.count {
-                if try !fill() {
-                    if quoted {
-                        throw FormatError(message: "\(url.lastPathComponent) line \(recordLine): a quoted field is not closed before the end of the file (truncated?)")
-                    }
-                    if !sawAny { return nil }
-                    fields.append(try text(field))
-                    return fields
+            if position >= buffer.count, try !fill() {
+                if quoted {
+                    throw FormatError(message: "\(url.lastPathComponent) line \(recordLine): a quoted field is not closed before the end of the file (truncated?)")
                 }
+                if !sawAny { return nil }
+                fields.append(field)
+                return fields
             }
-            let byte = buffer[position]
-            position += 1
-            bytesRead += 1
             if quoted {
-                if byte == UInt8(ascii: "\"") {
-                    if position >= buffer.count { _ = try fill() }
-                    if position < buffer.count, buffer[position] == UInt8(ascii: "\"") {
-                        field.append(byte)
-                        position += 1
-                        bytesRead += 1
-                    } else {
-                        quoted = false
-                    }
+                // Everything up to the next quote belongs to the field.
+                let (end, newlines) = buffer.withUnsafeBufferPointer { b -> (Int, Int) in
+                    var i = position, n = 0
+                    while i < b.count, b[i] != quote { if b[i] == newline { n += 1 }; i += 1 }
+                    return (i, n)
+                }
+                field.append(contentsOf: buffer[position..<end])
+                line += newlines
+                position = end
+                guard position < buffer.count else { continue }
+                position += 1   // the quote
+                if position >= buffer.count { _ = try fill() }
+                if position < buffer.count, buffer[position] == quote {
+                    field.append(quote)   // a doubled quote
+                    position += 1
                 } else {
-                    if byte == UInt8(ascii: "\n") { line += 1 }
-                    field.append(byte)
+                    quoted = false
                 }
                 continue
             }
-            switch byte {
-            case UInt8(ascii: "\t"):
-                fields.append(try text(field))
-                field.removeAll(keepingCapacity: true)
-                startedField = false
-                sawAny = true
-            case UInt8(ascii: "\n"):
-                line += 1
-                if !sawAny && field.isEmpty {
-                    recordLine = line
-                    continue
-                }
-                if field.last == UInt8(ascii: "\r") { field.removeLast() }
-                fields.append(try text(field))
-                return fields
-            case UInt8(ascii: "\"") where !startedField:
+            if !startedField, buffer[position] == quote {
                 quoted = true
                 startedField = true
                 sawAny = true
-            default:
-                field.append(byte)
+                position += 1
+                continue
+            }
+            // An unquoted field runs to the next tab or newline.
+            let end = buffer.withUnsafeBufferPointer { b -> Int in
+                var i = position
+                while i < b.count, b[i] != tab, b[i] != newline { i += 1 }
+                return i
+            }
+            if end > position {
+                field.append(contentsOf: buffer[position..<end])
                 startedField = true
                 sawAny = true
             }
+            position = end
+            guard position < buffer.count else { continue }
+            let separator = buffer[position]
+            position += 1
+            if separator == tab {
+                fields.append(field)
+                field.removeAll(keepingCapacity: true)
+                startedField = false
+                sawAny = true
+                continue
+            }
+            line += 1
+            if !sawAny {
+                recordLine = line
+                continue
+            }
+            if field.last == UInt8(ascii: "\r") { field.removeLast() }
+            fields.append(field)
+            return fields
         }
     }
 
-    private func text(_ bytes: [UInt8]) throws -> String {
+    func text(_ bytes: [UInt8]) throws -> String {
         guard let s = String(validating: bytes, as: UTF8.self) else {
             throw FormatError(message: "\(url.lastPathComponent) line \(recordLine): a field is not valid UTF-8")
         }

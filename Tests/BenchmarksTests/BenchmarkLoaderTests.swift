@@ -147,4 +147,17 @@ final class BenchmarkLoaderTests: XCTestCase {
             XCTAssertNil(try reader.next())
         }
     }
+
+    func testBase64MatchesFoundation() {
+        var rng = SystemRandomNumberGenerator()
+        for length in [0, 1, 2, 3, 4, 5, 100, 1001] {
+            let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            let encoded = Array(Data(bytes).base64EncodedString().utf8)
+            XCTAssertEqual(Base64.decode(encoded), bytes, "length \(length)")
+            XCTAssertEqual(Base64.decodedCount(encoded), length)
+        }
+        XCTAssertNil(Base64.decode(Array("not base64 at all!".utf8)))
+        XCTAssertNil(Base64.decode(Array("QUJD=RA==".utf8)), "data after padding")
+        XCTAssertNil(Base64.decode(Array("QUJDR".utf8)), "a lone sextet")
+    }
 }
