@@ -103,7 +103,7 @@ final class ReportTests: XCTestCase {
         }) else { return XCTFail("no FOCUS dot") }
         XCTAssertEqual(color, AccuracyChart.palette["focus"])
         let image = chart.render(scale: 2)
-        XCTAssertEqual([image.width, image.height], [1920, 1200])
+        XCTAssertEqual([image.width, image.height], [2000, 1200])
         let p = image[Int(x * 2), Int(y * 2)]
         XCTAssertEqual([p.r, p.g, p.b], [214, 39, 40])
         let corner = image[3, 3]
