@@ -106,6 +106,9 @@ def parse_args(argv=None):
                    help="stage 1b, before stage 2: steps of the decoder alone on the text-only samples "
                         "(lookup and extraction), which teach the option-letter mapping (0: none)")
     p.add_argument("--text-batch-size", type=int, default=128)
+    p.add_argument("--text-kinds", default="lookup",
+                   help="stage 1b: comma-separated kinds of text-only samples (extraction's few-shot turns "
+                        "make its samples ~6x longer, and stage 2 teaches it well)")
     p.add_argument("--text-lr", type=float, default=1e-3)
     return p.parse_args(argv)
 
@@ -538,16 +541,17 @@ def pretrain_vision(model, heads, data, train_images, val_images, args, log_file
 
 
 def pretrain_text(model, data, encoded, train, val, pad_id, image_id, args, log_file):
-    """Stage 1b: the decoder on text-only samples (the answer stated, then the multiple-choice
-    question; FOCUS target extraction), in large batches of short sequences. Mapping an answer to
+    """Stage 1b: the decoder on text-only samples of --text-kinds (by default the lookups: the answer
+    stated, then the multiple-choice question), in large batches of short sequences. Mapping an answer to
     its option letter is an induction-style copy that a from-scratch decoder learns late and
     suddenly; with images in every batch it stayed at chance for the whole budget of stage 2
     (validation lookup 46 %), while text-only batches are ~6x cheaper per sample and reach the
     transition in minutes. The vision tower and projector are untouched."""
-    text_train = [k for k in train if data.samples[k]["image_index"] is None]
-    text_val = [k for k in val if data.samples[k]["image_index"] is None]
+    kinds = set(args.text_kinds.split(","))
+    text_train = [k for k in train if data.samples[k]["image_index"] is None and data.samples[k]["kind"] in kinds]
+    text_val = [k for k in val if data.samples[k]["image_index"] is None and data.samples[k]["kind"] in kinds]
     if not text_train:
-        raise SystemExit(f"{args.data} has no text-only samples for --text-steps")
+        raise SystemExit(f"{args.data} has no text-only samples of kinds {sorted(kinds)} for --text-steps")
     decoder = [(n, p) for n, p in model.named_parameters()
                if "vision_tower" not in n and "multi_modal_projector" not in n]
     optimizer = torch.optim.AdamW(
