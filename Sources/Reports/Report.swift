@@ -29,7 +29,7 @@ public struct Report: Sendable {
         public var runs: [String: ReportRun]
     }
 
-    /// Rows by method (the paper's order), then by search FPs.
+    /// Rows by method (the paper's order), then by search FPs, ablations last.
     public var rows: [Row] {
         var byKey: [String: Row] = [:]
         var order: [String] = []
@@ -40,8 +40,10 @@ public struct Report: Sendable {
         }
         func rank(_ m: String) -> Int { Self.methodOrder.firstIndex(of: m) ?? Self.methodOrder.count }
         func passes(_ row: Row) -> Double { row.runs.values.map(\.meanSearchForwardPasses).min() ?? 0 }
+        // Ablations after the method's settings.
+        func ablation(_ row: Row) -> Int { row.runs.values.contains { $0.spec?.isAblation ?? false } ? 1 : 0 }
         return order.map { byKey[$0]! }.sorted {
-            (rank($0.method), $0.method, passes($0), $0.setting) < (rank($1.method), $1.method, passes($1), $1.setting)
+            (rank($0.method), $0.method, ablation($0), passes($0), $0.setting) < (rank($1.method), $1.method, ablation($1), passes($1), $1.setting)
         }
     }
 
