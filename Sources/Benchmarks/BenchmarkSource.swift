@@ -102,13 +102,8 @@ public struct BenchmarkLoadError: Error, CustomStringConvertible {
     public var description: String { message }
 }
 
-/// Throws `error`, or records it and returns false when bad records are skipped.
+/// Throws the record's error, or, when bad records are skipped, records it instead.
 func skipOrThrow(_ place: String, _ reason: String, skipBad: Bool, skipped: inout [SkippedRecord]) throws {
     guard skipBad else { throw BenchmarkLoadError("\(place): \(reason)") }
     skipped.append(SkippedRecord(place: place, reason: reason))
-}
-
-/// Option letters A, B, … for `count` options.
-func optionLetters(_ count: Int) -> [String] {
-    (0..<count).map { String(UnicodeScalar(UInt8(65 + $0))) }
 }

@@ -77,7 +77,7 @@ public struct HRBenchLoader {
         }
         guard options.count >= 2 else { throw BenchmarkLoadError("fields 'A' and 'B' must both hold an option") }
         let answer = try required("answer")
-        let letters = optionLetters(options.count)
+        let letters = Question.letters(count: options.count)
         guard letters.contains(answer) else {
             throw BenchmarkLoadError("field 'answer': '\(answer)' is not one of the option letters \(letters.joined(separator: ", "))")
         }

@@ -61,7 +61,7 @@ public struct MMERealWorldLoader {
         }
         var options: [String] = []
         for (i, choice) in choices.enumerated() {
-            let letter = optionLetters(i + 1)[i]
+            let letter = Question.letters(count: i + 1)[i]
             let t = choice.trimmingCharacters(in: .whitespaces)
             guard t.hasPrefix("(\(letter))") else {
                 throw BenchmarkLoadError("field 'Answer choices': choice \(i + 1) does not start with '(\(letter))': \(choice.prefix(40))")
@@ -69,7 +69,7 @@ public struct MMERealWorldLoader {
             options.append(String(t.dropFirst(3)).trimmingCharacters(in: .whitespaces))
         }
         let truth = try string("Ground truth").trimmingCharacters(in: .whitespaces)
-        let letters = optionLetters(options.count)
+        let letters = Question.letters(count: options.count)
         guard letters.contains(truth) else {
             throw BenchmarkLoadError("field 'Ground truth': '\(truth)' is not one of the option letters \(letters.joined(separator: ", "))")
         }

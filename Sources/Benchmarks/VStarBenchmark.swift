@@ -6,11 +6,6 @@ import Methods
 /// focus's synthetic benchmark writes the same layout plus optional fields (`question`, `options`,
 /// `bbox`, `target_object`, `type`) that this loader prefers when present.
 public enum VStarBenchmark {
-    public struct LoadError: Error, CustomStringConvertible {
-        public let message: String
-        public var description: String { message }
-    }
-
     struct Record: Decodable {
         var image: String?
         var text: String?
@@ -52,7 +47,7 @@ public enum VStarBenchmark {
     public static func load(directory: URL, skipBad: Bool, skipped: inout [SkippedRecord]) throws -> [Question] {
         let file = directory.appendingPathComponent("test_questions.jsonl")
         guard let text = try? String(contentsOf: file, encoding: .utf8) else {
-            throw LoadError(message: "\(file.path) does not exist or is not UTF-8 text; a V*Bench-layout benchmark has test_questions.jsonl at its root")
+            throw BenchmarkLoadError("\(file.path) does not exist or is not UTF-8 text; a V*Bench-layout benchmark has test_questions.jsonl at its root")
         }
         var questions: [Question] = []
         for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
@@ -87,7 +82,7 @@ public enum VStarBenchmark {
             (questionText, options) = parse(full)
         }
         guard let options, !options.isEmpty else { throw BenchmarkLoadError("field 'text' has no '(A) …' option lines") }
-        let letters = optionLetters(options.count)
+        let letters = Question.letters(count: options.count)
         if let label = record.label, !letters.contains(label) {
             throw BenchmarkLoadError("field 'label': '\(label)' is not one of the option letters \(letters.joined(separator: ", "))")
         }

@@ -124,10 +124,10 @@ public struct EvaluationSummary: Codable, Sendable {
                       "| | " + names.joined(separator: " | ") + " |", "|---|" + names.map { _ in "---:|" }.joined(),
                       "| **average %** | " + names.map { pct(cycleAverage[$0] ?? 0) }.joined(separator: " | ") + " |"]
         }
-        for name in (groups ?? [:]).keys.sorted() {
+        for (name, values) in (groups ?? [:]).sorted(by: { $0.key < $1.key }) {
             lines += ["", "| \(name) | questions | accuracy % | search FPs / question | s / question | errors |",
                       "|---|---:|---:|---:|---:|---:|"]
-            for value in groups![name]!.keys.sorted() { lines.append(row(value, groups![name]![value]!)) }
+            for (value, group) in values.sorted(by: { $0.key < $1.key }) { lines.append(row(value, group)) }
         }
         if overall.prefillTokens > 0 {
             let share = Double(overall.cachedTokens) / Double(overall.prefillTokens)

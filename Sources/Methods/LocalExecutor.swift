@@ -66,9 +66,11 @@ public final class LocalExecutor: TaskExecutor {
     private func start(_ task: ModelTask, tokens: [Int], room: Int)
         throws -> (cache: KVCache, rest: LlavaInput, geometries: [ImageGeometry], reused: Int)
     {
-        let imageID = model.config.imageTokenID
-        guard let prefixCache, let last = tokens.lastIndex(of: imageID), last + 1 < tokens.count else {
-            let images = try task.views.map { model.imageProcessor.preprocess(try pixels(of: $0), mode: preprocessing) }
+        func preprocessedViews() throws -> [PreprocessedImage] {
+            try task.views.map { model.imageProcessor.preprocess(try pixels(of: $0), mode: preprocessing) }
+        }
+        guard let prefixCache, let last = tokens.lastIndex(of: model.config.imageTokenID), last + 1 < tokens.count else {
+            let images = try preprocessedViews()
             return (model.makeCache(capacity: tokens.count + room), LlavaInput(tokens: tokens, images: images),
                     images.map(\.geometry), 0)
         }
@@ -78,7 +80,7 @@ public final class LocalExecutor: TaskExecutor {
         if let hit = prefixCache.lookup(key) {
             return (hit.cache.fork(room: rest.tokens.count + room), rest, hit.geometries, split)
         }
-        let images = try task.views.map { model.imageProcessor.preprocess(try pixels(of: $0), mode: preprocessing) }
+        let images = try preprocessedViews()
         let cache = model.makeCache(capacity: tokens.count + room)
         try model.prefill(LlavaInput(tokens: key.tokens, images: images), cache: cache)
         let geometries = images.map(\.geometry)
@@ -161,14 +163,9 @@ public final class LocalExecutor: TaskExecutor {
         // The method's compute, as if nothing were cached (comparable between runs and with the
         // paper); `cachedTokens` says how much of the prefill the cache saved.
         cost.flops = model.config.estimate(newTokens: tokens.count, images: task.views.count).total
-        if cost.generatedTokens > 1 {
-            // Each further generated token is one more decoder step over a growing cache.
-            for step in 1..<cost.generatedTokens {
-                cost.flops += model.config.estimate(newTokens: 1, images: 0, cached: tokens.count + step - 1).decoder
-            }
-        }
-        for ids in continuations where ids.count > 1 {
-            for step in 1..<ids.count {
+        // Each further generated or scored token is one more decoder step over a growing cache.
+        for steps in [cost.generatedTokens] + continuations.map(\.count) where steps > 1 {
+            for step in 1..<steps {
                 cost.flops += model.config.estimate(newTokens: 1, images: 0, cached: tokens.count + step - 1).decoder
             }
         }
@@ -180,13 +177,17 @@ public final class LocalExecutor: TaskExecutor {
     /// less the prompt's tokens). The prompt's own tokens must stay as they are: a text that merges
     /// with the prompt's last token cannot be scored after a cached prompt.
     public func continuationTokens(for text: String, after prompt: String) throws -> [Int] {
-        let tokenizer = model.tokenizer
-        let base = tokenizer.encode(prompt, addSpecialTokens: true)
-        let extended = tokenizer.encode(prompt + chatTemplate.answerPrefix + text, addSpecialTokens: true)
+        let (base, extended) = answered(prompt, with: text)
         guard extended.count > base.count, Array(extended.prefix(base.count)) == base else {
             throw ModelInputError("the option '\(text)' changes the tokens of the prompt before it, or adds none")
         }
         return Array(extended.dropFirst(base.count))
+    }
+
+    /// The tokens of `prompt`, and of `prompt` answered with `answer` in the chat format.
+    private func answered(_ prompt: String, with answer: String) -> (prompt: [Int], answered: [Int]) {
+        (model.tokenizer.encode(prompt, addSpecialTokens: true),
+         model.tokenizer.encode(prompt + chatTemplate.answerPrefix + answer, addSpecialTokens: true))
     }
 
     /// log softmax(logits)[index], in Double for the sum over the vocabulary.
@@ -200,9 +201,7 @@ public final class LocalExecutor: TaskExecutor {
     /// The first token the model would emit for `word` right after `prompt` (e.g. "▁Yes" after
     /// "ASSISTANT:"), found as the first token where prompt + answer prefix + word departs from `prompt`.
     public func candidateTokenID(for word: String, after prompt: String) throws -> Int {
-        let tokenizer = model.tokenizer
-        let base = tokenizer.encode(prompt, addSpecialTokens: true)
-        let extended = tokenizer.encode(prompt + chatTemplate.answerPrefix + word, addSpecialTokens: true)
+        let (base, extended) = answered(prompt, with: word)
         var i = 0
         while i < base.count, i < extended.count, base[i] == extended[i] { i += 1 }
         guard i < extended.count else {

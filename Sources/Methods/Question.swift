@@ -122,8 +122,11 @@ public struct Question: Sendable, Codable, Equatable {
     }
 
     /// Option letters in order: A, B, C, …
-    public var letters: [String] {
-        options.indices.map { String(UnicodeScalar(UInt8(65 + $0))) }
+    public var letters: [String] { Self.letters(count: options.count) }
+
+    /// The letters of `count` options: A, B, C, …
+    public static func letters(count: Int) -> [String] {
+        (0..<count).map { String(UnicodeScalar(UInt8(65 + $0))) }
     }
 
     /// The multiple-choice prompt of the method document (and of V*Bench's `text` field): the
