@@ -128,6 +128,9 @@ public struct TrainingConfig: Sendable {
         guard (1...8).contains(turns) else {
             throw SynthError(.badArgument, "--turns must be between 1 and 8, got \(turns)")
         }
+        guard (0...1).contains(fullViewProbability) else {
+            throw SynthError(.badArgument, "--full-view-probability must be between 0 and 1, got \(fullViewProbability)")
+        }
         guard minVisibleFraction > 0, minVisibleFraction <= 1 else {
             throw SynthError(.badArgument, "--min-visible-fraction must be in (0, 1], got \(minVisibleFraction)")
         }

@@ -21,6 +21,10 @@ public struct Answer: Sendable, Codable, Equatable {
     /// The views the final answer was computed on.
     public var views: [ImageView]
     public var targets: [String]?
+    /// The method document's fallbacks this answer took, in order (nil: none), e.g. `no-target`
+    /// (nothing parsed, answered on the full image) or `nowhere:star` (no checked region said Yes;
+    /// the best-confidence one was used). See `Fallback`.
+    public var fallbacks: [String]?
 
     public init(raw: String, letter: String?, scheme: AnswerScheme, views: [ImageView], targets: [String]? = nil) {
         self.raw = raw
@@ -34,6 +38,32 @@ public struct Answer: Sendable, Codable, Equatable {
     public static func letter(in text: String, letters: [String]) -> String? {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         return letters.contains(trimmed) ? trimmed : nil
+    }
+
+    mutating func record(_ fallbacks: [Fallback]) {
+        guard !fallbacks.isEmpty else { return }
+        self.fallbacks = (self.fallbacks ?? []) + fallbacks.map(\.label)
+    }
+}
+
+/// A fallback a search method took instead of its normal path, as results record it.
+public enum Fallback: Sendable, Equatable {
+    /// Step 1 parsed no target: no search, the answer on the full image.
+    case noTarget
+    /// The target's map gave no proposal (or its search found no node): nothing of it in the final view.
+    case noRegion(String)
+    /// No checked region said Yes for the target: the best-confidence region was used anyway.
+    case nowhere(String)
+    /// The final view is the whole image: nothing was found for any target (or ZoomEye chose the root).
+    case fullImage
+
+    public var label: String {
+        switch self {
+        case .noTarget: return "no-target"
+        case .noRegion(let t): return "no-region:\(t)"
+        case .nowhere(let t): return "nowhere:\(t)"
+        case .fullImage: return "full-image"
+        }
     }
 }
 

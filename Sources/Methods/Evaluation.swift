@@ -11,6 +11,8 @@ public struct QuestionRecord: Codable, Sendable {
     public var scheme: AnswerScheme
     public var correct: Bool
     public var targets: [String]?
+    /// The fallbacks the method took (`Answer.fallbacks`); absent when none, and in older runs.
+    public var fallbacks: [String]?
     public var views: [ImageView]
     public var forward_passes: [String: Int]
     public var search_forward_passes: Int
@@ -80,12 +82,17 @@ public struct EvaluationSummary: Codable, Sendable {
     /// HR-Bench's headline: per category (and "all"), the accuracy within each cycle, averaged over
     /// the cycles. Present when the records have a `cycle` group.
     public var cycleAverage: [String: Double]?
+    /// Questions per fallback kind (`no-target`, `nowhere`, `no-region`, `full-image`; the target
+    /// names dropped); nil when no answer fell back.
+    public var fallbacks: [String: Int]?
 
     public init(method: String, records: [QuestionRecord]) {
         self.method = method
         var groups: [String: [String: Group]] = [:]
         var byCycle: [String: [String: Group]] = [:]   // cycle → category or "all" → group
+        var fallbacks: [String: Int] = [:]
         for r in records {
+            for kind in Set((r.fallbacks ?? []).map { String($0.prefix { $0 != ":" }) }) { fallbacks[kind, default: 0] += 1 }
             overall.add(r)
             categories[r.category, default: Group()].add(r)
             for (name, value) in r.groups ?? [:] { groups[name, default: [:]][value, default: Group()].add(r) }
@@ -95,6 +102,7 @@ public struct EvaluationSummary: Codable, Sendable {
             }
         }
         if !groups.isEmpty { self.groups = groups }
+        if !fallbacks.isEmpty { self.fallbacks = fallbacks }
         if !byCycle.isEmpty {
             var average: [String: Double] = [:]
             for key in Set(byCycle.values.flatMap(\.keys)) {
@@ -128,6 +136,9 @@ public struct EvaluationSummary: Codable, Sendable {
             lines += ["", "| \(name) | questions | accuracy % | search FPs / question | s / question | errors |",
                       "|---|---:|---:|---:|---:|---:|"]
             for (value, group) in values.sorted(by: { $0.key < $1.key }) { lines.append(row(value, group)) }
+        }
+        if let fallbacks {
+            lines += ["", "Fallbacks (questions): " + fallbacks.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + "."]
         }
         if overall.prefillTokens > 0 {
             let share = Double(overall.cachedTokens) / Double(overall.prefillTokens)
@@ -237,7 +248,7 @@ extension QuestionRecord {
             QuestionRecord(
                 question_id: q.id + o.idSuffix, category: q.category, method: probe, label: q.label,
                 raw: o.answer.raw, letter: o.answer.letter, scheme: o.answer.scheme, correct: o.correct,
-                targets: o.answer.targets, views: o.answer.views,
+                targets: o.answer.targets, fallbacks: o.answer.fallbacks, views: o.answer.views,
                 forward_passes: Dictionary(uniqueKeysWithValues: ledger.forwardPasses.map { ($0.key.rawValue, $0.value) }),
                 search_forward_passes: ledger.passes(.search) / max(outcomes.count, 1),
                 prefill_tokens: ledger.prefillTokens, cached_tokens: ledger.cachedTokens, generated_tokens: ledger.generatedTokens,

@@ -85,6 +85,7 @@ public struct Focus: AnsweringMethod {
             // Decision (method document): no target parsed, no search; answer on the full image.
             var a = try executor.answerMultipleChoice(question, on: [ImageView(image: question.image)], ledger: &ledger)
             a.targets = []
+            a.record([.noTarget])
             evidence = FocusEvidence(targets: [], all: false, perTarget: [])
             return a
         }
@@ -96,6 +97,7 @@ public struct Focus: AnsweringMethod {
         let view = try finalView(question.image, evidence: perTarget, all: targets.all, executor: executor)
         var a = try executor.answerMultipleChoice(question, on: [view], ledger: &ledger)
         a.targets = targets.names
+        a.record(Self.fallbacks(perTarget, view: view))
         return a
     }
 
@@ -133,6 +135,20 @@ public struct Focus: AnsweringMethod {
         let best = regions.indices.filter { regions[$0].confidence != nil }
             .max { regions[$0].confidence! < regions[$1].confidence! || (regions[$0].confidence! == regions[$1].confidence! && $0 > $1) }
         return TargetEvidence(target: target, map: map, geometry: geometry, regions: regions, chosen: best)
+    }
+
+    /// What the search of each target fell back to, and whether the answer fell back to the full image.
+    static func fallbacks(_ evidence: [TargetEvidence], view: ImageView) -> [Fallback] {
+        var out: [Fallback] = []
+        for t in evidence {
+            if t.regions.isEmpty || t.chosen == nil {
+                out.append(.noRegion(t.target))
+            } else if t.regions.contains(where: { $0.confidence != nil }) && !t.regions.contains(where: { ($0.confidence ?? -1) > 0 }) {
+                out.append(.nowhere(t.target))
+            }
+        }
+        if view.crop == nil && view.canvas == nil { out.append(.fullImage) }
+        return out
     }
 
     /// 2·softmax(l_yes, l_no)_yes − 1 = tanh((l_yes − l_no) / 2).

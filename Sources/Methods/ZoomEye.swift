@@ -123,6 +123,7 @@ public struct ZoomEye: AnsweringMethod {
         let patch = executor.inputSize
         let root = Node(box: PixelBox(x: 0, y: 0, width: Double(size.width), height: Double(size.height)), depth: 0)
         var searched: [Node] = []
+        var fallbacks: [Fallback] = cues.names.isEmpty ? [.noTarget] : []
         if cues.all {
             for cue in cues.names {
                 var name = cue
@@ -136,12 +137,16 @@ public struct ZoomEye: AnsweringMethod {
                 if let node = try type1(cue, question: asked, multiCue: !single, root: root, image: question.image, size: size,
                                         patch: patch, executor: executor, ledger: &ledger) {
                     searched.append(node)
+                } else {
+                    fallbacks.append(.noRegion(cue))
                 }
             }
         }
         let view = finalView(searched, image: question.image, size: size, patch: patch)
+        if view.crop == nil && view.canvas == nil && !cues.names.isEmpty { fallbacks.append(.fullImage) }
         var a = try executor.answerMultipleChoice(question, on: [view], ledger: &ledger)
         a.targets = cues.names
+        a.record(fallbacks)
         return a
     }
 

@@ -151,6 +151,9 @@ struct SynthTrain: ParsableCommand {
     @Option(name: .long, help: "Share of verification questions naming the shape in the plural (FOCUS's type-2 targets).")
     var pluralVerification = 0.1
 
+    @Option(name: .long, help: "Chance that a sample's first candidate view is the whole scene (0-1).")
+    var fullViewProbability = 0.15
+
     @Option(name: .long, help: "Worker threads (default: all cores); the output does not depend on it.")
     var workers: Int?
 
@@ -167,6 +170,7 @@ struct SynthTrain: ParsableCommand {
             c.minApparentSize = minApparentSize
             c.minVisibleFraction = minVisibleFraction
             c.pluralVerification = pluralVerification
+            c.fullViewProbability = fullViewProbability
             c.labelCell = labelCell
             c.turns = turns
             try c.validate()

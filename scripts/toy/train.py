@@ -89,6 +89,12 @@ def parse_args(argv=None):
     p.add_argument("--text-mlp", type=int, default=688)
     p.add_argument("--vocab-size", type=int, default=1000, help="tokenizer vocabulary (before <image>, <pad>)")
     # Auxiliary per-patch supervision (labels.u8 of focus synth-train).
+    p.add_argument("--init-model", type=Path, default=None,
+                   help="stage 3: start every weight and the tokenizer from this exported checkpoint (an earlier "
+                        "run's models/focus-toy), fit fresh per-patch heads on its frozen features, then train "
+                        "stage 2 on --data (stages 1 and 1b skipped)")
+    p.add_argument("--head-steps", type=int, default=200,
+                   help="with --init-model: steps that fit the fresh per-patch heads before stage 2")
     p.add_argument("--init-vision", type=Path, default=None,
                    help="start the vision tower, projector and per-patch heads from this state.pt (a finished "
                         "stage 1 of an earlier run) and skip stage 1")
@@ -98,6 +104,8 @@ def parse_args(argv=None):
     p.add_argument("--vision-lr", type=float, default=2e-3)
     p.add_argument("--vision-lr-scale", type=float, default=0.5,
                    help="stage 2: the vision tower's, projector's and cell heads' share of --lr")
+    p.add_argument("--position-weight", type=float, default=0.0,
+                   help="weight of a per-patch column read-out inside the per-patch loss (0: none)")
     p.add_argument("--prompt-loss-weight", type=float, default=0.0,
                    help="stage 2: weight of the next-token loss on the prompt text (0: answers only)")
     p.add_argument("--aux-weight", type=float, default=0.3,
@@ -309,10 +317,14 @@ class CellHeads(torch.nn.Module):
     and the colour under each patch. Dense labels teach a from-scratch ViT in minutes what a one-bit
     Yes/No answer teaches in hours; the heads are not part of the exported checkpoint."""
 
-    def __init__(self, hidden, classes):
+    def __init__(self, hidden, classes, grid=0, position_weight=0.0):
         super().__init__()
         self.shape = torch.nn.Linear(hidden, classes[0])
         self.color = torch.nn.Linear(hidden, classes[1])
+        # Optional: the column of every patch, so that left/right stays linearly readable in what the
+        # decoder sees (RoPE gives it only the raster distance between tokens, not the column).
+        self.position_weight = position_weight
+        self.column = torch.nn.Linear(hidden, grid) if position_weight > 0 else None
 
     @staticmethod
     def balanced(logits, labels):
@@ -336,7 +348,15 @@ class CellHeads(torch.nn.Module):
             acc_s = float((shape_logits.argmax(-1) == labels[..., 0])[obj].sum()) / n
             acc_c = float((color_logits.argmax(-1) == labels[..., 1])[obj].sum()) / n
         # Colour is learnt in a few hundred steps; shape is the hard part, so it gets most of the weight.
-        return 0.75 * ls + 0.25 * lc, acc_s, acc_c
+        loss = 0.75 * ls + 0.25 * lc
+        if self.column is not None:
+            n_patches = features.shape[1]
+            grid = self.column.out_features
+            columns = torch.arange(n_patches) % grid
+            col_logits = self.column(features)
+            loss = loss + self.position_weight * F.cross_entropy(
+                col_logits.flatten(0, 1), columns.repeat(features.shape[0]))
+        return loss, acc_s, acc_c
 
 
 def image_features(model, pixel_values):
@@ -507,6 +527,36 @@ def load_vision(model, heads, path: Path, log_file):
             raise SystemExit(f"{path}: holds no per-patch heads")
         heads.load_state_dict(state["heads"])
     log(f"vision tower, projector and per-patch heads from {path} (its step {state['step']}); stage 1 skipped", log_file)
+
+
+def load_model(model, folder: Path, log_file):
+    """Every weight of an exported checkpoint (float16 or float32 on disk, float32 here); the shapes
+    must be those the flags give."""
+    trained = LlavaForConditionalGeneration.from_pretrained(str(folder), dtype=torch.float32)
+    mine, theirs = model.state_dict(), trained.state_dict()
+    if set(mine) != set(theirs) or any(mine[k].shape != theirs[k].shape for k in mine):
+        raise SystemExit(f"{folder}: its weights do not match the architecture the flags describe")
+    model.load_state_dict(theirs)
+    log(f"every weight from {folder}", log_file)
+
+
+def fit_heads(model, heads, data, train_images, val_images, args, log_file):
+    """Fresh per-patch heads fitted on the frozen features of a loaded checkpoint, so that the
+    auxiliary loss of stage 2 starts from sensible read-outs instead of sending random gradients
+    into a trained vision tower."""
+    optimizer = torch.optim.AdamW(heads.parameters(), lr=3e-3)
+    rng = np.random.default_rng(args.seed + 7)
+    start = time.time()
+    for step in range(1, args.head_steps + 1):
+        idx = sorted(rng.choice(train_images, size=args.vision_batch_size, replace=False).tolist())
+        with torch.no_grad():
+            features = image_features(model, data.pixel_values(idx))
+        loss, _, _ = heads.loss(features, data.cell_labels(idx))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    log(f"per-patch heads fitted in {args.head_steps} steps ({(time.time() - start) / 60:.1f} min); held-out "
+        + cell_eval(model, heads, data, val_images), log_file)
 
 
 def pretrain_vision(model, heads, data, train_images, val_images, args, log_file):
@@ -744,12 +794,21 @@ def main(argv=None):
     if not (args.resume or args.export_only):
         if log_file.exists():
             log_file.unlink()
-        # The tokenizer is trained on the training split only (the held-out texts are not seen).
-        build_tokenizer.build([data.samples[k] for k in train], examples, tokenizer_dir, args.vocab_size)
+        if args.init_model is not None:
+            # The checkpoint's own tokenizer: its ids are what the weights were trained on.
+            tokenizer_dir.mkdir(parents=True, exist_ok=True)
+            for f in ("tokenizer.json", "tokenizer_config.json"):
+                shutil.copy(args.init_model / f, tokenizer_dir / f)
+        else:
+            # The tokenizer is trained on the training split only (the held-out texts are not seen).
+            build_tokenizer.build([data.samples[k] for k in train], examples, tokenizer_dir, args.vocab_size)
     tokenizer = PreTrainedTokenizerFast.from_pretrained(str(tokenizer_dir))
     model = make_model(args, tokenizer, data.size)
-    heads = CellHeads(args.text_hidden, data.label_classes) if data.labels is not None else None
-    if not (args.resume or args.export_only):
+    heads = CellHeads(args.text_hidden, data.label_classes, data.size // args.patch_size, args.position_weight) \
+        if data.labels is not None else None
+    if args.init_model is not None and not (args.resume or args.export_only):
+        load_model(model, args.init_model, log_file)
+    elif not (args.resume or args.export_only):
         init_patch_embedding(model, data, args.patch_size, seed=args.seed)
     if args.init_vision is not None and not (args.resume or args.export_only):
         load_vision(model, heads, args.init_vision, log_file)
@@ -776,7 +835,7 @@ def main(argv=None):
         f"train {len(train)}, val {len(val)}; train kinds {counts}", log_file)
     log(f"model: {n_params / 1e6:.2f}M parameters, vocabulary {len(tokenizer)} (padded "
         f"{model.config.text_config.vocab_size}), {image_tokens} image tokens; "
-        f"{'resuming at step ' + str(step) if args.resume else 'from random init, seed ' + str(args.seed)}",
+        f"{'resuming at step ' + str(step) if args.resume else 'from ' + str(args.init_model) if args.init_model else 'from random init, seed ' + str(args.seed)}",
         log_file)
     encoded, with_few_shot = encode_all(data, tokenizer, image_tokens, examples, args.few_shot_fraction, args.seed)
     check_processor_tokens(data, tokenizer, encoded, val, image_tokens, args.patch_size, with_few_shot)
@@ -791,9 +850,11 @@ def main(argv=None):
     val_images = images_of(data, val)
     if heads is None:
         log(f"{args.data} has no labels.u8: no auxiliary per-patch loss", log_file)
+    elif args.init_model is not None and not args.resume:
+        fit_heads(model, heads, data, images_of(data, train), val_images, args, log_file)
     elif not args.resume and args.init_vision is None and args.vision_minutes > 0:
         pretrain_vision(model, heads, data, images_of(data, train), val_images, args, log_file)
-    if args.text_steps > 0 and step == 0 and not text_done:
+    if args.text_steps > 0 and step == 0 and not text_done and args.init_model is None:
         elapsed_before += pretrain_text(model, data, encoded, train, val, tokenizer.pad_token_id,
                                         model.config.image_token_id, args, log_file)
         # A state to resume stage 2 from without redoing this one (step 0, no stage-2 moments).
