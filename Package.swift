@@ -69,7 +69,7 @@ let package = Package(
             dependencies: ["Cluster", "Models", "FocusCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: releaseFlags
         ),
-        .executableTarget(name: "focus-bench", dependencies: ["Models", "Tensors"], swiftSettings: releaseFlags),
+        .executableTarget(name: "focus-bench", dependencies: ["Models", "Methods", "Tensors"], swiftSettings: releaseFlags),
 
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Tensors"]),

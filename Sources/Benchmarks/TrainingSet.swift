@@ -81,6 +81,11 @@ public struct TrainingConfig: Sendable {
     public var minVisibleFraction = 0.7
     /// …and its longest side is at least this many pixels after resizing to the input.
     public var minApparentSize = 8.0
+    /// labels.u8 names the shape and colour of objects from this apparent size on (nil: from
+    /// `minApparentSize`, like the questions). Smaller than `minApparentSize`, it teaches the vision
+    /// tower to represent objects too small to be asked about, which is what FOCUS's relevance map
+    /// reads in a full view where the target is a few pixels wide.
+    public var minLabelSize: Double?
     /// Distractors per scene: uniform in 0...maxDistractors.
     public var maxDistractors = 40
     /// Share of verification samples that name the shape in the plural ("Is there a triangles …"), as
@@ -121,6 +126,11 @@ public struct TrainingConfig: Sendable {
         }
         guard minApparentSize > 0, minApparentSize.isFinite else {
             throw SynthError(.badArgument, "--min-apparent-size must be positive, got \(minApparentSize)")
+        }
+        if let minLabelSize {
+            guard minLabelSize > 0, minLabelSize <= minApparentSize else {
+                throw SynthError(.badArgument, "--min-label-size must be positive and at most --min-apparent-size (\(minApparentSize)), got \(minLabelSize)")
+            }
         }
         guard labelCell >= 1, inputSize % labelCell == 0 else {
             throw SynthError(.badArgument, "--label-cell must divide --input-size (\(inputSize)), got \(labelCell)")
@@ -582,7 +592,7 @@ public struct TrainingSet: Sendable {
             let x0 = (Double(inside.x - view.x) + ox) * s, x1 = (Double(inside.maxX - view.x) + ox) * s
             let y0 = (Double(inside.y - view.y) + oy) * s, y1 = (Double(inside.maxY - view.y) + oy) * s
             let clear = Double(inside.area) >= config.minVisibleFraction * Double(object.box.area)
-                && Double(object.box.longestSide) * s >= config.minApparentSize
+                && Double(object.box.longestSide) * s >= (config.minLabelSize ?? config.minApparentSize)
             if clear {
                 visible.append((object, x0, y0, x1, y1))
                 continue
@@ -760,6 +770,7 @@ public struct TrainingSet: Sendable {
             ("fallbacks", .int(summary.fallbacks)),
             ("min_visible_fraction", .double(c.minVisibleFraction)),
             ("min_apparent_size", .double(c.minApparentSize)),
+            ("min_label_size", .double(c.minLabelSize ?? c.minApparentSize)),
             ("plural_verification", .double(c.pluralVerification)),
             ("full_view_probability", .double(c.fullViewProbability)),
             ("preprocessing", .object([

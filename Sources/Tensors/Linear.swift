@@ -20,12 +20,14 @@ public struct Linear: Sendable {
     /// `output[rows, out] = input[rows, in] · Wᵀ + b`; `input` and `output` must not overlap.
     public func apply(_ input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>) {
         let n = inFeatures, m = outFeatures
-        if rows == 1 {
-            cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(m), Int32(n), 1, weight.pointer, Int32(n),
-                        input, 1, 0, output, 1)
-        } else {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(m), Int32(n), 1,
-                        input, Int32(n), weight.pointer, Int32(n), 0, output, Int32(m))
+        MatrixProductProfile.measure(flops: 2 * Double(rows) * Double(m) * Double(n)) {
+            if rows == 1 {
+                cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(m), Int32(n), 1, weight.pointer, Int32(n),
+                            input, 1, 0, output, 1)
+            } else {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(m), Int32(n), 1,
+                            input, Int32(n), weight.pointer, Int32(n), 0, output, Int32(m))
+            }
         }
         if let bias {
             let b = bias.pointer
@@ -52,8 +54,10 @@ public func matmulTransposedB(
     _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
     _ c: UnsafeMutablePointer<Float>, ldc: Int, m: Int, n: Int, k: Int, alpha: Float = 1, beta: Float = 0
 ) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), alpha,
-                a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    MatrixProductProfile.measure(flops: 2 * Double(m) * Double(n) * Double(k)) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), alpha,
+                    a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
 }
 
 /// `C[m, n] = A[m, k] · B[k, n]` with explicit leading dimensions (row-major), through `cblas_sgemm`.
@@ -62,8 +66,10 @@ public func matmul(
     _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
     _ c: UnsafeMutablePointer<Float>, ldc: Int, m: Int, n: Int, k: Int, alpha: Float = 1, beta: Float = 0
 ) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), alpha,
-                a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    MatrixProductProfile.measure(flops: 2 * Double(m) * Double(n) * Double(k)) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), alpha,
+                    a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
 }
 
 /// Sets the number of OpenBLAS threads (call once, before heavy work; not per product).

@@ -2,6 +2,9 @@
 // weights at a quarter of the real widths (generated here into a temporary directory, never committed).
 //
 //   swift run -c release focus-bench [--repeat N] [--threads N] [--keep DIR]
+//   swift run -c release focus-bench write-quarter DIR     (the random quarter-width checkpoint alone)
+//   swift run -c release focus-bench forward --model DIR [--repeat N] [--threads N] [--dump DIR]
+//        (one JSON line: prefill, decode, FOCUS passes, sgemm peak, products' rate, RSS; see ForwardBench)
 import Foundation
 import Models
 import Tensors
@@ -124,6 +127,36 @@ let repeats = Int(option("--repeat") ?? "3") ?? 3
 if let threads = option("--threads").flatMap(Int.init) { setBLASThreads(threads) }
 let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 let fixtures = root.appendingPathComponent("Tests/Fixtures")
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("focus-bench: \(message)\n".utf8))
+    exit(1)
+}
+switch arguments.first {
+case "write-quarter":
+    guard arguments.count == 2 else { fail("usage: focus-bench write-quarter DIR") }
+    let dir = URL(fileURLWithPath: arguments[1])
+    if !FileManager.default.fileExists(atPath: dir.appendingPathComponent("model.safetensors").path) {
+        do { try makeRandomCheckpoint(quarter, at: dir, tokenizerFrom: fixtures.appendingPathComponent("models/tiny-llava-sp")) } catch {
+            fail("cannot write \(dir.path): \(error)")
+        }
+    }
+    exit(0)
+case "forward":
+    guard let model = option("--model") else { fail("forward needs --model DIR") }
+    let bench = ForwardBench(model: URL(fileURLWithPath: model), repeats: max(1, repeats),
+                             threads: Int(option("--threads") ?? "") ?? ProcessInfo.processInfo.activeProcessorCount,
+                             dump: option("--dump").map { URL(fileURLWithPath: $0) })
+    do {
+        let result = try bench.run()
+        print(String(decoding: try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys]), as: UTF8.self))
+    } catch {
+        fail("\(model): \(error)")
+    }
+    exit(0)
+default:
+    break
+}
 let keep = option("--keep").map { URL(fileURLWithPath: $0) }
 let randomDir = keep ?? FileManager.default.temporaryDirectory.appendingPathComponent("focus-bench-\(quarter.name)")
 

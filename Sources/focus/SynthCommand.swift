@@ -142,6 +142,9 @@ struct SynthTrain: ParsableCommand {
     @Option(name: .long, help: "An object is visible when its longest side is at least this many pixels after resizing.")
     var minApparentSize = 8.0
 
+    @Option(name: .long, help: "labels.u8 names objects from this apparent size (pixels after resizing) on; default: --min-apparent-size.")
+    var minLabelSize: Double?
+
     @Option(name: .long, help: "Side (input pixels) of the cells of labels.u8, the per-patch labels for the vision tower's auxiliary loss; must divide --input-size.")
     var labelCell = 8
 
@@ -168,6 +171,7 @@ struct SynthTrain: ParsableCommand {
             c.maxDistractors = distractors
             if let mix { c.mix = try TrainingMix.parse(mix) }
             c.minApparentSize = minApparentSize
+            c.minLabelSize = minLabelSize
             c.minVisibleFraction = minVisibleFraction
             c.pluralVerification = pluralVerification
             c.fullViewProbability = fullViewProbability

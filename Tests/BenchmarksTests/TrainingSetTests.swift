@@ -81,6 +81,15 @@ final class TrainingSetTests: SynthTestCase {
         // A view of the star's corner alone: the star is cut off (under 70 % inside), so ignored.
         let corner = set.cellLabels(scene, view: SceneBox(x: 0, y: 0, width: 128, height: 128))
         XCTAssertEqual(Set(corner), [255])
+
+        // With --min-label-size 2 the 2-px circle is named too, in the cell holding its centre
+        // (416, 316) + 64 of padding -> (26, 23) at 1/16: cell (2, 3), index 11; its other cell stays
+        // background. The questions' visibility rule is unchanged.
+        var small = config()
+        small.minLabelSize = 2
+        let named = try TrainingSet(config: small).cellLabels(scene, view: scene.bounds)
+        XCTAssertEqual(stride(from: 0, to: named.count, by: 2).map { named[$0] }, [4, 4, 2, 0, 4, 4, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0])
+        XCTAssertFalse(try TrainingSet(config: small).facts(scene, view: scene.bounds).visible.keys.contains(.circle))
     }
 
     func testSameBytesForAnyWorkerCountAndDifferentForAnotherSeed() throws {
@@ -321,6 +330,9 @@ final class TrainingSetTests: SynthTestCase {
         c = config()
         c.turns = 9
         expectSynthError(.badArgument, ["--turns", "between 1 and 8"]) { try c.validate() }
+        c = config()
+        c.minLabelSize = 9
+        expectSynthError(.badArgument, ["--min-label-size", "at most --min-apparent-size"]) { try c.validate() }
         c = config()
         c.labelCell = 5
         expectSynthError(.badArgument, ["--label-cell", "32"]) { try c.validate() }
