@@ -27,6 +27,11 @@ public enum SampleKind: String, CaseIterable, Sendable {
     /// purple. What is the color of the heart? (A) red … (D) purple …" -> D). It teaches the step from
     /// an answer word to its option letter on 50-token sequences, apart from seeing the answer.
     case lookup
+    /// The spatial question without options, answered with the word: "Is the star on the left or
+    /// right side of the ring?" -> "left". The multiple-choice form asks for (left/right) XOR (the
+    /// option order), which gives a from-scratch decoder no gradient until both halves exist; the
+    /// word alone does, and the letter then follows by the option copy that `lookup` teaches.
+    case spatialWord = "spatial-word"
 
     public var hasImage: Bool { self != .extraction && self != .lookup }
 }
@@ -36,7 +41,7 @@ public struct TrainingMix: Sendable, Equatable {
     /// [SampleKind.allCases.count], in `SampleKind.allCases` order.
     public var weights: [Double]
 
-    public static let standard = TrainingMix(weights: [0.22, 0.10, 0.18, 0.10, 0.07, 0.10, 0.13, 0.10])
+    public static let standard = TrainingMix(weights: [0.22, 0.10, 0.18, 0.10, 0.07, 0.10, 0.13, 0.10, 0])
 
     public init(weights: [Double]) { self.weights = weights }
 
@@ -357,7 +362,7 @@ public struct TrainingSet: Sendable {
         var byShape: [ObjectShape: [SceneObject]] = [:]
         for o in scene.objects { byShape[o.shape, default: []].append(o) }
         switch planned.kind {
-        case .spatial:
+        case .spatial, .spatialWord:
             let singles = ObjectShape.allCases.compactMap { byShape[$0]?.count == 1 ? byShape[$0]![0] : nil }
             var pairs: [[SceneObject]] = []
             for (i, a) in singles.enumerated() {
@@ -469,7 +474,7 @@ public struct TrainingSet: Sendable {
             guard !candidates.isEmpty else { return nil }
             let o = rng.pick(candidates)
             return multipleChoice(.attribute(shape: o.shape, color: o.color, box: o.box, colors: ObjectColor.allCases, rng: &rng))
-        case .spatial:
+        case .spatial, .spatialWord:
             let singles = shapes.compactMap { facts.single($0) }
             var pairs: [(SceneObject, SceneObject)] = []
             for a in singles {
@@ -480,7 +485,11 @@ public struct TrainingSet: Sendable {
             }
             guard !pairs.isEmpty else { return nil }
             let (a, b) = rng.pick(pairs)
-            return multipleChoice(.spatial(subject: a, reference: b))
+            let q = SynthQuestion.spatial(subject: a, reference: b)
+            if kind == .spatial { return multipleChoice(q) }
+            return TrainingSample(
+                id: 0, kind: .spatialWord, imageIndex: nil, prompt: QuestionText.imageMarker + q.question,
+                answer: q.answer, view: facts.view, question: q, shape: nil, fellBack: false)
         case .counting:
             let counts = shapes.filter { facts.present($0) && (1...4).contains(facts.visible[$0]!.count) }
             guard !counts.isEmpty else { return nil }

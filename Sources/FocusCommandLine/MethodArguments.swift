@@ -10,7 +10,7 @@ extension MethodSpec.Name: ExpressibleByArgument {}
 public struct MethodArguments: ParsableArguments {
     public init() {}
 
-    @Option(name: .long, help: "vanilla | oracle | focus | zoomeye | vicrop | extraction | existence-on-crops")
+    @Option(name: .long, help: "vanilla | oracle | focus | zoomeye | vicrop | extraction | existence-on-crops | relevance-hit")
     public var method: MethodSpec.Name = .vanilla
 
     @Option(name: .long, help: "How answers are read: generated-letter (exact match of the generated text) or logit-matching (the option letter with the highest next-token logit).")
@@ -34,7 +34,7 @@ public struct MethodArguments: ParsableArguments {
     public func spec() throws -> MethodSpec {
         var spec = MethodSpec(method: method, answerScheme: answerScheme, padToSquare: !noPad)
         switch method {
-        case .focus: spec.focus = try focus.options()
+        case .focus, .relevanceHit: spec.focus = try focus.options()
         case .zoomeye:
             guard depth >= 1, [2, 4].contains(split) else { throw ValidationError("--depth must be at least 1 and --split 2 or 4") }
             var o = ZoomEyeOptions()

@@ -7,6 +7,7 @@ public struct MethodSpec: Sendable, Codable, Equatable {
     public enum Name: String, Sendable, Codable, CaseIterable {
         case vanilla, oracle, focus, zoomeye, vicrop, extraction
         case existenceOnCrops = "existence-on-crops"
+        case relevanceHit = "relevance-hit"
     }
 
     public var method: Name
@@ -52,6 +53,7 @@ public struct MethodSpec: Sendable, Codable, Equatable {
         case .vicrop: return MethodProbe(ViCrop(options: viCrop ?? ViCropOptions(), layers: decoderLayers))
         case .extraction: return TargetExtractionProbe(extractor: try extractor())
         case .existenceOnCrops: return ExistenceOnCropsProbe()
+        case .relevanceHit: return RelevanceHitProbe(options: focus ?? FocusOptions())
         }
     }
 }

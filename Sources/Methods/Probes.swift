@@ -106,3 +106,35 @@ public struct ExistenceOnCropsProbe: EvaluationProbe {
         return best?.0
     }
 }
+
+/// FOCUS steps 2 and 3 alone, with the ground-truth targets: does the value-cache relevance map put
+/// the target where it is? Per target that has its own box (type-1 questions), the map's proposals
+/// are taken in FOCUS's order and the probe records the rank of the first one that holds the box's
+/// centre; correct when that rank is within the verification budget (`steps`), so a perfect
+/// verifier would find the object. One search pass per target, no verification.
+public struct RelevanceHitProbe: EvaluationProbe {
+    public let name = "relevance-hit"
+    public let options: FocusOptions
+
+    public init(options: FocusOptions = FocusOptions()) { self.options = options }
+
+    public func evaluate(_ question: Question, executor: TaskExecutor, ledger: inout ComputeLedger) throws -> [Outcome] {
+        guard !question.targets.isEmpty, question.targets.count == question.boxes.count else { return [] }
+        var o = options
+        o.ranking = false   // proposals only: step 4 is what this probe leaves out
+        let focus = Focus(options: o, extractor: TargetExtractor(examples: []))
+        var outcomes: [Outcome] = []
+        for (target, box) in zip(question.targets, question.boxes) {
+            let evidence = try focus.search(target, image: question.image, executor: executor, ledger: &ledger)
+            let rank = evidence.regions.firstIndex { r in
+                r.box.x <= box.centerX && box.centerX <= r.box.x + r.box.width
+                    && r.box.y <= box.centerY && box.centerY <= r.box.y + r.box.height
+            }
+            let view = rank.map { ImageView(image: question.image, crop: evidence.regions[$0].box) } ?? ImageView(image: question.image)
+            let answer = Answer(raw: rank.map { "rank \($0 + 1) of \(evidence.regions.count)" } ?? "miss (\(evidence.regions.count) proposals)",
+                                letter: nil, scheme: .generatedLetter, views: [view], targets: [target])
+            outcomes.append(Outcome(idSuffix: "/" + target, answer: answer, correct: rank.map { $0 < options.steps } ?? false))
+        }
+        return outcomes
+    }
+}

@@ -14,7 +14,8 @@ struct Eval: ParsableCommand {
             Methods: vanilla (the question on the full image), focus (FOCUS, options below), zoomeye (--depth, --split), vicrop (rel-att-high), oracle (on the ground-truth box enlarged \
             to the encoder's input: an upper bound, it reads the answer key). Probes: extraction (FOCUS \
             step 1 against the ground-truth targets), existence-on-crops (the verification prompt on the \
-            oracle crop and on an empty crop of the same size).
+            oracle crop and on an empty crop of the same size), relevance-hit (FOCUS steps 2-3 with the \
+            ground-truth targets: is the object inside one of the first --steps proposals of the map?).
             """)
 
     @OptionGroup var model: ModelOptions

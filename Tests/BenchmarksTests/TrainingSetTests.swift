@@ -150,7 +150,7 @@ final class TrainingSetTests: SynthTestCase {
 
     func testEveryAnswerFollowsFromTheSceneAndTheView() throws {
         var c = config(count: 400)
-        c.mix = try TrainingMix.parse("verification=0.2,existence=0.15,attribute=0.2,spatial=0.15,counting=0.1,extraction=0.1,listing=0.1,lookup=0.1")
+        c.mix = try TrainingMix.parse("verification=0.2,existence=0.15,attribute=0.2,spatial=0.15,counting=0.1,extraction=0.1,listing=0.1,lookup=0.1,spatial-word=0.1")
         c.turns = 3
         let set = try TrainingSet(config: c)
         var scene = set.scene(0), sceneIndex = 0
@@ -197,6 +197,18 @@ final class TrainingSetTests: SynthTestCase {
                     XCTAssertEqual(s.answer, "No")
                     XCTAssertTrue(touching(shape).isEmpty, "sample \(i): no \(shape) reaches into the view")
                 }
+                continue
+            }
+            if s.kind == .spatialWord {
+                // The spatial question without options, answered with the word.
+                let q = try XCTUnwrap(s.question)
+                XCTAssertEqual(s.prompt, "<image>\n" + q.question)
+                let a = touching(try XCTUnwrap(ObjectShape(name: q.targetObjects[0])))
+                let b = touching(try XCTUnwrap(ObjectShape(name: q.targetObjects[1])))
+                XCTAssertEqual(a.count, 1)
+                XCTAssertEqual(b.count, 1)
+                XCTAssertTrue(visible(a[0]) && visible(b[0]))
+                XCTAssertEqual(s.answer, a[0].box.centerX < b[0].box.centerX ? "left" : "right", "sample \(i)")
                 continue
             }
             if s.kind == .listing {

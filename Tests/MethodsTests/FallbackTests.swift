@@ -121,3 +121,27 @@ final class FallbackTests: XCTestCase {
         XCTAssertEqual(ledger.passes(.search), 1 + t.regions.count)
     }
 }
+
+/// The relevance-hit probe (FOCUS steps 2-3 against the answer key) on a real checkpoint.
+final class RelevanceHitProbeTests: XCTestCase {
+    func testRanksTheFirstProposalHoldingTheBoxCentre() throws {
+        let executor = LocalExecutor(model: try LlavaModel(directory: FallbackTests.fixtures.appendingPathComponent("models/tiny-llava-sp")))
+        let image = FallbackTests.fixtures.appendingPathComponent("references/tiny-llava-sp/wide.png")   // 45×31, input 28
+        // Every proposal is enlarged to the 28-px input inside a 45×31 image, so each holds the centre.
+        let q = Question(id: "q", image: image, text: "What is the color of the star?", options: ["red", "blue"], label: "A",
+                         category: "direct_attributes", targets: ["star"], boxes: [PixelBox(x: 20, y: 13, width: 4, height: 4)])
+        var o = FocusOptions()
+        o.steps = 2
+        var ledger = ComputeLedger()
+        let outcomes = try RelevanceHitProbe(options: o).evaluate(q, executor: executor, ledger: &ledger)
+        XCTAssertEqual(outcomes.count, 1)
+        XCTAssertEqual(outcomes[0].idSuffix, "/star")
+        XCTAssertTrue(outcomes[0].correct)
+        XCTAssertTrue(outcomes[0].answer.raw.hasPrefix("rank 1 of "), outcomes[0].answer.raw)
+        XCTAssertEqual(ledger.passes(.search), 1, "one map pass, no verification")
+        // A type-2 question (one target, several boxes) is not a single object to find.
+        var counting = q
+        counting.boxes.append(PixelBox(x: 1, y: 1, width: 3, height: 3))
+        XCTAssertTrue(try RelevanceHitProbe().evaluate(counting, executor: executor, ledger: &ledger).isEmpty)
+    }
+}

@@ -41,7 +41,7 @@ from transformers.utils import logging as hf_logging  # noqa: E402
 CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
 CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
 IMAGE_TOKEN = "<image>"
-KINDS = ["verification", "existence", "attribute", "spatial", "counting", "extraction", "listing", "lookup"]
+KINDS = ["verification", "existence", "attribute", "spatial", "counting", "extraction", "listing", "lookup", "spatial-word"]
 KIND_ALIASES = {"verify": "verification"}
 
 
@@ -104,6 +104,10 @@ def parse_args(argv=None):
     p.add_argument("--vision-lr", type=float, default=2e-3)
     p.add_argument("--vision-lr-scale", type=float, default=0.5,
                    help="stage 2: the vision tower's, projector's and cell heads' share of --lr")
+    p.add_argument("--align-weight", type=float, default=0.0,
+                   help="weight of the word-tied per-patch loss: each projected patch feature is classified by its "
+                        "cosine to the decoder's input embedding of each shape word (plus a learned background), "
+                        "so an image token of a star lives where the token '▁star' does (0: none)")
     p.add_argument("--position-weight", type=float, default=0.0,
                    help="weight of a per-patch column read-out inside the per-patch loss (0: none)")
     p.add_argument("--prompt-loss-weight", type=float, default=0.0,
@@ -312,6 +316,26 @@ def answer_logits(model, batch, with_features=False, prompt_logits=False):
     return logits, features, extra
 
 
+class WordAlignment(torch.nn.Module):
+    """LLaVA's projector is trained so that visual tokens live in the language model's word-embedding
+    space; a 4 M-parameter model trained from scratch for an hour does not get there by itself, and
+    FOCUS's relevance map (cosines between the value vectors of the target word and of the image
+    tokens) then has nothing to read. This loss ties the two: the shape under each patch is classified
+    by the cosine of its projected feature to the input embedding of each shape word (a learned
+    vector stands for the background), half the weight on object cells, half on background."""
+
+    def __init__(self, hidden, shape_token_ids, temperature=0.1):
+        super().__init__()
+        self.register_buffer("ids", torch.tensor(shape_token_ids, dtype=torch.long), persistent=False)
+        self.background = torch.nn.Parameter(torch.randn(hidden) * 0.02)
+        self.temperature = temperature
+
+    def loss(self, features, labels, embeddings):
+        words = torch.cat([self.background[None], embeddings[self.ids]], 0)   # [1 + shapes, hidden]
+        logits = F.normalize(features, dim=-1) @ F.normalize(words, dim=-1).T / self.temperature
+        return CellHeads.balanced(logits, labels[..., 0])
+
+
 class CellHeads(torch.nn.Module):
     """Auxiliary linear read-outs of the projected patch features (what the decoder sees): the shape
     and the colour under each patch. Dense labels teach a from-scratch ViT in minutes what a one-bit
@@ -365,6 +389,11 @@ def image_features(model, pixel_values):
     return torch.stack(list(out.pooler_output))
 
 
+# The word-tied per-patch loss of --align-weight (set up in main; None when off). Its term is added to
+# the per-patch loss before that is scaled by aux_weight, so it carries exactly --align-weight.
+ALIGN = {"module": None, "weight": 0.0}
+
+
 def batch_parts(model, batch, heads=None, aux_weight=0.0, prompt_weight=0.0):
     """Per-turn answer losses (mean over each turn's answer tokens and </s>), the per-patch loss times
     aux_weight when heads are given, and the prompt tokens' next-token losses when prompt_weight > 0."""
@@ -376,6 +405,10 @@ def batch_parts(model, batch, heads=None, aux_weight=0.0, prompt_weight=0.0):
     aux = None
     if heads is not None and features is not None and batch["cell_labels"] is not None and aux_weight > 0:
         aux, _, _ = heads.loss(features, batch["cell_labels"])
+    if ALIGN["module"] is not None and features is not None and batch["cell_labels"] is not None:
+        aligned = ALIGN["weight"] / max(aux_weight, 1e-9) * ALIGN["module"].loss(
+            features, batch["cell_labels"], model.model.language_model.embed_tokens.weight)
+        aux = aligned if aux is None else aux + aligned
     prompt_losses = None
     if prompt is not None:
         prompt_losses = F.cross_entropy(prompt.float(), batch["prompt_targets"], reduction="none")
@@ -806,6 +839,15 @@ def main(argv=None):
     model = make_model(args, tokenizer, data.size)
     heads = CellHeads(args.text_hidden, data.label_classes, data.size // args.patch_size, args.position_weight) \
         if data.labels is not None else None
+    if args.align_weight > 0 and heads is not None:
+        shape_ids = []
+        for name in data.manifest["shapes"]:
+            pieces = tokenizer(name, add_special_tokens=False)["input_ids"]
+            if len(pieces) != 1:
+                raise SystemExit(f"--align-weight needs one token per shape word; '{name}' is {len(pieces)}")
+            shape_ids.append(pieces[0])
+        ALIGN["module"], ALIGN["weight"] = WordAlignment(args.text_hidden, shape_ids), args.align_weight
+        heads.add_module("align", ALIGN["module"])   # trained and saved with the heads
     if args.init_model is not None and not (args.resume or args.export_only):
         load_model(model, args.init_model, log_file)
     elif not (args.resume or args.export_only):
