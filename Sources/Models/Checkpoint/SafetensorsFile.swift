@@ -106,12 +106,25 @@ public final class SafetensorsFile: @unchecked Sendable {
         case .f16:
             let storage = TensorStorage(count: count)
             convertF16ToF32(from: source, to: storage.base, count: count)
+            release(entry.byteRange)
             return Tensor(shape: entry.shape, storage: storage)
         case .bf16:
             let storage = TensorStorage(count: count)
             convertBF16ToF32(from: source, to: storage.base, count: count)
+            release(entry.byteRange)
             return Tensor(shape: entry.shape, storage: storage)
         }
+    }
+
+    /// Drops the mapped pages wholly inside `range` from this process's resident set once a tensor
+    /// has been converted out of them: otherwise a 16-bit checkpoint's file pages stay resident beside
+    /// their Float32 copies until the file is unmapped, and a node's peak memory is weights × 1.5. The
+    /// map is private and never written, so a later read simply pages the bytes in again.
+    private func release(_ range: Range<Int>) {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (range.lowerBound + page - 1) / page * page, end = range.upperBound / page * page
+        guard end > start else { return }
+        _ = madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_DONTNEED)
     }
 
     // MARK: - Mapping
