@@ -141,13 +141,14 @@ public struct Focus: AnsweringMethod {
     static func fallbacks(_ evidence: [TargetEvidence], view: ImageView) -> [Fallback] {
         var out: [Fallback] = []
         for t in evidence {
+            let checked = t.regions.compactMap(\.confidence)
             if t.regions.isEmpty || t.chosen == nil {
                 out.append(.noRegion(t.target))
-            } else if t.regions.contains(where: { $0.confidence != nil }) && !t.regions.contains(where: { ($0.confidence ?? -1) > 0 }) {
+            } else if !checked.isEmpty && checked.allSatisfy({ $0 <= 0 }) {
                 out.append(.nowhere(t.target))
             }
         }
-        if view.crop == nil && view.canvas == nil { out.append(.fullImage) }
+        if view.isWholeImage { out.append(.fullImage) }
         return out
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Models
+import Tensors
 
 /// Executes tasks on a model in this process, keeping the last decoded image so that several views
 /// of one picture decode it once, and the KV caches of recent image prefixes so that several prompts
@@ -169,7 +170,7 @@ public final class LocalExecutor: TaskExecutor {
                 cost.flops += model.config.estimate(newTokens: 1, images: 0, cached: tokens.count + step - 1).decoder
             }
         }
-        cost.seconds = Self.seconds(clock.now - start)
+        cost.seconds = (clock.now - start).seconds
         return (output, cost)
     }
 
@@ -208,9 +209,5 @@ public final class LocalExecutor: TaskExecutor {
             throw ModelInputError("the word '\(word)' adds no token after the prompt")
         }
         return extended[i]
-    }
-
-    static func seconds(_ d: Duration) -> Double {
-        Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
     }
 }

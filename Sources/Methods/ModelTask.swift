@@ -17,6 +17,9 @@ public struct ImageView: Sendable, Codable, Hashable {
         self.image = image
         self.canvas = canvas
     }
+
+    /// The whole image: neither a crop nor a canvas.
+    public var isWholeImage: Bool { crop == nil && canvas == nil }
 }
 
 /// Where a forward pass is counted: the paper's metric is search passes only.

@@ -143,7 +143,7 @@ public struct ZoomEye: AnsweringMethod {
             }
         }
         let view = finalView(searched, image: question.image, size: size, patch: patch)
-        if view.crop == nil && view.canvas == nil && !cues.names.isEmpty { fallbacks.append(.fullImage) }
+        if view.isWholeImage && !cues.names.isEmpty { fallbacks.append(.fullImage) }
         var a = try executor.answerMultipleChoice(question, on: [view], ledger: &ledger)
         a.targets = cues.names
         a.record(fallbacks)

@@ -35,8 +35,7 @@ public enum MatrixProductProfile {
     static func measure(flops: @autoclosure () -> Double, _ body: () -> Void) {
         guard isEnabled else { body(); return }
         let clock = ContinuousClock()
-        let elapsed = clock.measure(body)
-        let s = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        let s = clock.measure(body).seconds
         let f = flops()
         totals.withLock { $0.calls += 1; $0.flops += f; $0.seconds += s }
     }

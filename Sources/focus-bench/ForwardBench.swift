@@ -30,8 +30,6 @@ struct ForwardBench {
         return RGBImage(width: w, height: h, pixels: pixels)
     }
 
-    static func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }
-    static func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
 
     /// The best of five `n`³ products after a warm-up: the machine's `cblas_sgemm` rate with these threads.
     static func sgemmPeak(n: Int = 2048) -> Double {
@@ -41,7 +39,7 @@ struct ForwardBench {
         matmul(a.pointer, lda: n, b.pointer, ldb: n, c.pointer, ldc: n, m: n, n: n, k: n)   // threads up, caches warm
         var best = Double.infinity
         for _ in 0..<5 {
-            best = min(best, seconds(clock.measure { matmul(a.pointer, lda: n, b.pointer, ldb: n, c.pointer, ldc: n, m: n, n: n, k: n) }))
+            best = min(best, clock.measure { matmul(a.pointer, lda: n, b.pointer, ldb: n, c.pointer, ldc: n, m: n, n: n, k: n) }.seconds)
         }
         return 2 * Double(n * n * n) / best / 1e9
     }
@@ -65,7 +63,7 @@ struct ForwardBench {
         setBLASThreads(threads)
         let clock = ContinuousClock()
         var loaded: LlavaModel?
-        let load = Self.seconds(try clock.measure { loaded = try LlavaModel(directory: model) })
+        let load = try clock.measure { loaded = try LlavaModel(directory: model) }.seconds
         let llava = loaded!
         let rssAfterLoad = Self.peakRSS()
         let picture = Self.picture()
@@ -87,17 +85,17 @@ struct ForwardBench {
         var vision: [Double] = [], prefill: [Double] = [], decode: [Double] = []
         var products = MatrixProductProfile.Totals()
         for r in 0..<repeats {
-            vision.append(Self.seconds(clock.measure { _ = llava.imageFeatures(input.images[0]) }))
+            vision.append(clock.measure { _ = llava.imageFeatures(input.images[0]) }.seconds)
             let cache = llava.makeCache(capacity: capacity)
             var logits: [Float] = []
             if r == 0 { MatrixProductProfile.start() }
-            prefill.append(Self.seconds(try clock.measure { logits = try llava.prefill(input, cache: cache) }))
+            prefill.append(try clock.measure { logits = try llava.prefill(input, cache: cache) }.seconds)
             if r == 0 { products = MatrixProductProfile.stop() }
-            decode.append(Self.seconds(try clock.measure {
+            decode.append(try clock.measure {
                 for _ in 0..<decodeTokens {
                     logits = try llava.prefill(LlavaInput(tokens: [argmax(logits)], images: []), cache: cache)
                 }
-            }))
+            }.seconds)
         }
 
         // FOCUS's two search passes through the executor (no prefix cache, so each is a full pass).
@@ -127,16 +125,16 @@ struct ForwardBench {
         let flops = c.estimate(newTokens: input.tokens.count, images: 1).total
         let kvBytes = c.text.numHiddenLayers * 2 * c.text.numKeyValueHeads * c.text.headDim * capacity * 4
         let weightBytes = try Self.float32WeightBytes(model)
-        let p = Self.median(prefill)
+        let p = median(prefill)
         return [
             "model": model.lastPathComponent, "threads": threads, "prompt_tokens": input.tokens.count,
-            "load_s": load, "vision_ms": Self.median(vision) * 1000, "prefill_ms": p * 1000,
+            "load_s": load, "vision_ms": median(vision) * 1000, "prefill_ms": p * 1000,
             "prefill_gflop": flops / 1e9, "prefill_gflops_per_s": flops / p / 1e9,
             "products_gflops_per_s": products.gflopsPerSecond, "products_share_of_prefill": products.seconds / prefill[0],
             "sgemm_peak_gflops_per_s": peak,
-            "decode_tokens": decodeTokens, "decode_tokens_per_s": Double(decodeTokens) / Self.median(decode),
-            "relevance_ms": relevance.isEmpty ? NSNull() : Self.median(relevance) * 1000 as Any,
-            "relevance_error": relevanceError ?? NSNull(), "verification_ms": Self.median(verification) * 1000,
+            "decode_tokens": decodeTokens, "decode_tokens_per_s": Double(decodeTokens) / median(decode),
+            "relevance_ms": relevance.isEmpty ? NSNull() : median(relevance) * 1000 as Any,
+            "relevance_error": relevanceError ?? NSNull(), "verification_ms": median(verification) * 1000,
             "rss_after_load_bytes": rssAfterLoad, "peak_rss_bytes": peakRSS,
             "float32_weight_bytes": weightBytes, "kv_cache_bytes": kvBytes,
         ]

@@ -100,10 +100,6 @@ func makeRandomCheckpoint(_ s: Shape, at dir: URL, tokenizerFrom fixture: URL) t
 
 func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
 
-func seconds(_ d: Duration) -> Double {
-    Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
-}
-
 func measure(_ model: LlavaModel, image: RGBImage, repeats: Int) throws -> (tokens: Int, vision: Double, prefill: Double, flops: Double) {
     let prompt = ChatTemplate(model: model).prompt(question: "What is the color of the star? Answer with the option's letter from the given choices directly.")
     let input = try model.input(prompt: prompt, images: [image])
@@ -111,9 +107,9 @@ func measure(_ model: LlavaModel, image: RGBImage, repeats: Int) throws -> (toke
     var vision: [Double] = [], prefill: [Double] = []
     _ = try model.prefill(input, cache: model.makeCache(capacity: input.tokens.count))   // warm-up
     for _ in 0..<repeats {
-        vision.append(seconds(clock.measure { _ = model.imageFeatures(input.images[0]) }))
+        vision.append((clock.measure { _ = model.imageFeatures(input.images[0]) }).seconds)
         let cache = model.makeCache(capacity: input.tokens.count)
-        prefill.append(seconds(try clock.measure { _ = try model.prefill(input, cache: cache) }))
+        prefill.append((try clock.measure { _ = try model.prefill(input, cache: cache) }).seconds)
     }
     return (input.tokens.count, median(vision), median(prefill), model.config.estimate(newTokens: input.tokens.count, images: 1).total)
 }
@@ -164,7 +160,7 @@ var rows: [(String, Int, Double, Double, Double, Double)] = []
 for name in ["tiny-llava-sp", "tiny-llava-bl", "tiny-llava-qw"] {
     let clock = ContinuousClock()
     var model: LlavaModel?
-    let load = seconds(try clock.measure { model = try LlavaModel(directory: fixtures.appendingPathComponent("models/\(name)")) })
+    let load = (try clock.measure { model = try LlavaModel(directory: fixtures.appendingPathComponent("models/\(name)")) }).seconds
     let image = try ImageDecoder.decode(contentsOf: fixtures.appendingPathComponent("references/\(name)/wide.png"))
     let m = try measure(model!, image: image, repeats: repeats)
     rows.append((name, m.tokens, load, m.vision, m.prefill, m.flops))
@@ -176,7 +172,7 @@ if !FileManager.default.fileExists(atPath: randomDir.appendingPathComponent("mod
 do {
     let clock = ContinuousClock()
     var model: LlavaModel?
-    let load = seconds(try clock.measure { model = try LlavaModel(directory: randomDir) })
+    let load = (try clock.measure { model = try LlavaModel(directory: randomDir) }).seconds
     let image = try ImageDecoder.decode(contentsOf: fixtures.appendingPathComponent("references/tiny-llava-sp/wide.png"))
     let m = try measure(model!, image: image, repeats: repeats)
     rows.append((quarter.name, m.tokens, load, m.vision, m.prefill, m.flops))

@@ -4,6 +4,7 @@ import FocusCommandLine
 import Foundation
 import Methods
 import Models
+import Tensors
 
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -42,8 +43,7 @@ struct Eval: ParsableCommand {
         let evaluation = try EvaluationRun(directory: URL(fileURLWithPath: out), probe: probe, resume: resume)
         let clock = ContinuousClock(), start = clock.now
         try evaluation.run(questions, executor: executor) { done, total, summary in
-            let elapsed = clock.now - start
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+            let seconds = (clock.now - start).seconds
             let rate = Double(done) / max(seconds, 1e-9)
             let eta = Double(total - done) / max(rate, 1e-9)
             let line = String(format: "\r[%d/%d] accuracy %.1f%%  %.2f q/s  ETA %.0fs ", done, total,

@@ -2,6 +2,7 @@ import ArgumentParser
 import Benchmarks
 import FocusCommandLine
 import Foundation
+import Tensors
 
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -21,7 +22,7 @@ struct Inspect: ParsableCommand {
         if let q = loaded.questions.first {
             print("first question: \(q.id) [\(q.category)] \(q.text.prefix(80)) options \(q.options.count), answer \(q.label ?? "-"), image \(q.image.path)")
         }
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        let seconds = elapsed.seconds
         FileHandle.standardError.write(Data(String(format: "read in %.1f s\n", seconds).utf8))
     }
 }
