@@ -324,8 +324,9 @@ class WordAlignment(torch.nn.Module):
     by the cosine of its projected feature to the input embedding of each shape word (a learned
     vector stands for the background), half the weight on object cells, half on background."""
 
-    def __init__(self, hidden, shape_token_ids, temperature=0.1):
+    def __init__(self, hidden, shape_token_ids, weight, temperature=0.1):
         super().__init__()
+        self.weight = weight   # --align-weight
         self.register_buffer("ids", torch.tensor(shape_token_ids, dtype=torch.long), persistent=False)
         self.background = torch.nn.Parameter(torch.randn(hidden) * 0.02)
         self.temperature = temperature
@@ -389,11 +390,6 @@ def image_features(model, pixel_values):
     return torch.stack(list(out.pooler_output))
 
 
-# The word-tied per-patch loss of --align-weight (set up in main; None when off). Its term is added to
-# the per-patch loss before that is scaled by aux_weight, so it carries exactly --align-weight.
-ALIGN = {"module": None, "weight": 0.0}
-
-
 def batch_parts(model, batch, heads=None, aux_weight=0.0, prompt_weight=0.0):
     """Per-turn answer losses (mean over each turn's answer tokens and </s>), the per-patch loss times
     aux_weight when heads are given, and the prompt tokens' next-token losses when prompt_weight > 0."""
@@ -405,8 +401,11 @@ def batch_parts(model, batch, heads=None, aux_weight=0.0, prompt_weight=0.0):
     aux = None
     if heads is not None and features is not None and batch["cell_labels"] is not None and aux_weight > 0:
         aux, _, _ = heads.loss(features, batch["cell_labels"])
-    if ALIGN["module"] is not None and features is not None and batch["cell_labels"] is not None:
-        aligned = ALIGN["weight"] / max(aux_weight, 1e-9) * ALIGN["module"].loss(
+    # The word-tied loss of --align-weight rides with the heads (`heads.align`). Its term is added to
+    # the per-patch loss before that is scaled by aux_weight, so it carries exactly --align-weight.
+    align = getattr(heads, "align", None)
+    if align is not None and features is not None and batch["cell_labels"] is not None:
+        aligned = align.weight / max(aux_weight, 1e-9) * align.loss(
             features, batch["cell_labels"], model.model.language_model.embed_tokens.weight)
         aux = aligned if aux is None else aux + aligned
     prompt_losses = None
@@ -846,8 +845,7 @@ def main(argv=None):
             if len(pieces) != 1:
                 raise SystemExit(f"--align-weight needs one token per shape word; '{name}' is {len(pieces)}")
             shape_ids.append(pieces[0])
-        ALIGN["module"], ALIGN["weight"] = WordAlignment(args.text_hidden, shape_ids), args.align_weight
-        heads.add_module("align", ALIGN["module"])   # trained and saved with the heads
+        heads.add_module("align", WordAlignment(args.text_hidden, shape_ids, args.align_weight))  # trained, saved with the heads
     if args.init_model is not None and not (args.resume or args.export_only):
         load_model(model, args.init_model, log_file)
     elif not (args.resume or args.export_only):
