@@ -108,6 +108,18 @@ def parse_args(argv=None):
                    help="weight of the word-tied per-patch loss: each projected patch feature is classified by its "
                         "cosine to the decoder's input embedding of each shape word (plus a learned background), "
                         "so an image token of a star lives where the token '▁star' does (0: none)")
+    p.add_argument("--attention-weight", type=float, default=0.0,
+                   help="weight of the grounding loss on the decoder's attention: in --attention-layers, the first "
+                        "--attention-heads heads of every shape word after the image put their attention on the image "
+                        "tokens of that shape (per-patch labels; 0: none)")
+    p.add_argument("--attention-layers", default="0,1", help="decoder layers of --attention-weight")
+    p.add_argument("--attention-heads", type=int, default=1, help="heads per layer of --attention-weight")
+    p.add_argument("--value-weight", type=float, default=0.0,
+                   help="weight of the value-cache loss: in --value-layers, the head-summed cosine of the value vectors "
+                        "of a shape word and of each image token (FOCUS step 2's similarity) ranks that shape's image "
+                        "tokens first (a softmax over the image tokens; 0: none)")
+    p.add_argument("--value-layers", default="2,3",
+                   help="decoder layers of --value-weight (FOCUS's default range for a 4-layer decoder: [2, 4))")
     p.add_argument("--position-weight", type=float, default=0.0,
                    help="weight of a per-patch column read-out inside the per-patch loss (0: none)")
     p.add_argument("--prompt-loss-weight", type=float, default=0.0,
@@ -260,8 +272,11 @@ def encode_all(data: Data, tokenizer, image_tokens: int, examples, fraction: flo
     return encoded, with_few_shot
 
 
-def collate(data: Data, encoded, indices, pad_id: int, image_id: int = -1):
-    """One padded batch; the loss positions of every turn (`turn_of` numbers the turns of the batch)."""
+def collate(data: Data, encoded, indices, pad_id: int, image_id: int = -1, words=None):
+    """One padded batch; the loss positions of every turn (`turn_of` numbers the turns of the batch).
+    With `words` (CacheShaping.words: token id -> ("shape" | "color", class)), also every shape word
+    after the image whose shape has labelled cells in the view (`word_rows`, `word_cols`, `word_cells`:
+    [n, patches] bool; a colour word right before it narrows the cells to that colour)."""
     seqs = [encoded[k] for k in indices]
     length = max(len(ids) for ids, _, _ in seqs)
     input_ids = torch.full((len(seqs), length), pad_id, dtype=torch.long)
@@ -290,12 +305,14 @@ def collate(data: Data, encoded, indices, pad_id: int, image_id: int = -1):
     pixel_values = data.pixel_values(image_indices) if image_indices else None
     rows, cols = torch.tensor(rows), torch.tensor(cols)
     cell_labels = data.cell_labels(image_indices) if image_indices and data.labels is not None else None
+    grounding = CacheShaping.grounding(seqs, cell_labels, image_id, words) \
+        if words and cell_labels is not None and len(image_indices) == len(seqs) else None
     prompt_rows, prompt_cols = torch.tensor(prompt_rows, dtype=torch.long), torch.tensor(prompt_cols, dtype=torch.long)
     return dict(input_ids=input_ids, attention_mask=mask, pixel_values=pixel_values, cell_labels=cell_labels,
                 rows=rows, cols=cols, targets=input_ids[rows, cols], turn_of=torch.tensor(turn_of),
                 turn_kinds=turn_kinds, turn_sample=turn_sample,
                 prompt_rows=prompt_rows, prompt_cols=prompt_cols, prompt_targets=input_ids[prompt_rows, prompt_cols],
-                n=len(seqs), turns=len(turn_kinds))
+                n=len(seqs), turns=len(turn_kinds), grounding=grounding)
 
 
 def answer_logits(model, batch, with_features=False, prompt_logits=False):
@@ -335,6 +352,142 @@ class WordAlignment(torch.nn.Module):
         words = torch.cat([self.background[None], embeddings[self.ids]], 0)   # [1 + shapes, hidden]
         logits = F.normalize(features, dim=-1) @ F.normalize(words, dim=-1).T / self.temperature
         return CellHeads.balanced(logits, labels[..., 0])
+
+
+class CacheShaping:
+    """Two training-only losses that give the toy the two properties FOCUS reads from a pretrained
+    MLLM, which a 4 M-parameter decoder trained for an hour on one-token answers does not acquire by
+    itself (version 4: the object in the first 8 proposals for 12 % of targets):
+
+    - grounding (--attention-weight): a shape word after the image attends to that shape's image
+      tokens (the first --attention-heads heads of --attention-layers). This is the retrieval every
+      question needs ("the colour of the star": find the star's patches, read them); from the answer
+      loss alone the decoder never found it in a cluttered view (attribute at chance on full views);
+    - value similarity (--value-weight): in --value-layers, the head-summed cosine of value vectors
+      between the word and each image token (FOCUS step 2's S_l[t, j]) puts that shape's tokens first.
+
+    Forward hooks read q_proj, k_proj and v_proj outputs of the decoder layers; the attention is
+    recomputed for the word rows only, exactly as LlamaAttention does (RoPE at positions 0..T-1, the
+    1/sqrt(d) scale, causal). Nothing of this is in the exported checkpoint: the model stays a plain
+    LlavaForConditionalGeneration, and the model card says that its cache was shaped on purpose."""
+
+    def __init__(self, model, words, attention_layers, attention_heads, attention_weight, value_layers, value_weight,
+                 scale=4.0):
+        self.model, self.words = model, words
+        self.attention_layers, self.value_layers = attention_layers, value_layers
+        self.attention_heads, self.attention_weight, self.value_weight = attention_heads, attention_weight, value_weight
+        self.scale = scale
+        self.captured = {}
+        lm = model.model.language_model
+        self.heads = lm.config.num_attention_heads
+        self.head_dim = lm.config.hidden_size // self.heads if getattr(lm.config, "head_dim", None) is None \
+            else lm.config.head_dim
+        for layer in set(attention_layers) | set(value_layers):
+            if not 0 <= layer < len(lm.layers):
+                raise SystemExit(f"decoder layer {layer} out of range (the decoder has {len(lm.layers)})")
+        for layer in attention_layers:
+            attn = lm.layers[layer].self_attn
+            attn.q_proj.register_forward_hook(self._keep(("q", layer)))
+            attn.k_proj.register_forward_hook(self._keep(("k", layer)))
+        for layer in value_layers:
+            lm.layers[layer].self_attn.v_proj.register_forward_hook(self._keep(("v", layer)))
+        self.stats = [0.0, 0.0, 0]  # attention mass on the target, value top-1 hits, words
+
+    def _keep(self, key):
+        def hook(module, inputs, output):
+            self.captured[key] = output
+        return hook
+
+    @staticmethod
+    def grounding(seqs, cell_labels, image_id, words):
+        rows, cols, cells, starts = [], [], [], []
+        for b, (ids, _, _) in enumerate(seqs):
+            image = np.flatnonzero(ids == image_id)
+            if len(image) == 0:
+                continue
+            labels = cell_labels[b]
+            for t in range(int(image[-1]) + 1, len(ids)):
+                word = words.get(int(ids[t]))
+                if word is None or word[0] != "shape":
+                    continue
+                mask = labels[:, 0] == word[1] + 1
+                before = words.get(int(ids[t - 1]))
+                if before is not None and before[0] == "color":
+                    mask = mask & (labels[:, 1] == before[1] + 1)
+                if not bool(mask.any()):
+                    continue
+                rows.append(b)
+                cols.append(t)
+                cells.append(mask)
+                starts.append(int(image[0]))
+        if not rows:
+            return None
+        return dict(rows=torch.tensor(rows), cols=torch.tensor(cols), cells=torch.stack(cells),
+                    starts=torch.tensor(starts))
+
+    def loss(self, batch):
+        """The weighted sum of both losses for this batch's forward (0 when it has no grounded word)."""
+        g = batch.get("grounding")
+        captured, self.captured = self.captured, {}
+        if g is None:
+            return None
+        rows, cols, cells = g["rows"], g["cols"], g["cells"]
+        n, patches = cells.shape
+        image_cols = g["starts"][:, None] + torch.arange(patches)[None]          # [n, patches]
+        total = 0.0
+        if self.attention_weight > 0:
+            T = batch["input_ids"].shape[1]
+            positions = torch.arange(T)[None]
+            rotary = self.model.model.language_model.rotary_emb
+            h, d = self.attention_heads, self.head_dim
+            mass_sum = 0.0
+            for layer in self.attention_layers:
+                q = captured[("q", layer)].view(batch["input_ids"].shape[0], T, self.heads, d)[..., :h, :]
+                k = captured[("k", layer)].view(batch["input_ids"].shape[0], T, self.heads, d)[..., :h, :]
+                cos, sin = rotary(q, positions)                                    # [1, T, d]
+                cos, sin = cos[0][:, None, :], sin[0][:, None, :]                  # [T, 1, d]
+                q_rot = (q * cos + rotate_half(q) * sin)[rows, cols]               # [n, h, d]
+                k_rot = (k * cos + rotate_half(k) * sin)[rows]                     # [n, T, h, d]
+                scores = torch.einsum("nhd,nthd->nht", q_rot, k_rot) / math.sqrt(d)
+                future = positions[0][None, :] > cols[:, None]                     # causal
+                scores = scores.masked_fill(future[:, None, :], float("-inf"))
+                probs = scores.softmax(-1)                                         # [n, h, T]
+                on_image = probs.gather(2, image_cols[:, None, :].expand(n, h, patches))
+                mass = (on_image * cells[:, None, :]).sum(-1)                      # [n, h]
+                total = total + self.attention_weight / len(self.attention_layers) * -(mass + 1e-6).log().mean()
+                mass_sum += float(mass.mean())
+            self.stats[0] += mass_sum / len(self.attention_layers) * n
+        if self.value_weight > 0:
+            similarity = 0.0
+            for layer in self.value_layers:
+                v = F.normalize(captured[("v", layer)].view(*batch["input_ids"].shape, self.heads, self.head_dim), dim=-1)
+                word = v[rows, cols]                                               # [n, heads, d]
+                image = v[rows[:, None], image_cols]                               # [n, patches, heads, d]
+                similarity = similarity + torch.einsum("nhd,njhd->nj", word, image)
+            logits = self.scale * similarity / len(self.value_layers)
+            target = torch.logsumexp(logits.masked_fill(~cells, float("-inf")), -1)
+            total = total + self.value_weight * (torch.logsumexp(logits, -1) - target).mean()
+            with torch.no_grad():
+                self.stats[1] += float(cells.gather(1, logits.argmax(-1, keepdim=True)).sum())
+        self.stats[2] += n
+        return total
+
+    def report(self) -> str:
+        mass, hits, n = self.stats
+        self.stats = [0.0, 0.0, 0]
+        if n == 0:
+            return "no grounded words"
+        parts = []
+        if self.attention_weight > 0:
+            parts.append(f"attention on target {mass / n * 100:.1f}%")
+        if self.value_weight > 0:
+            parts.append(f"value top-1 on target {hits / n * 100:.1f}%")
+        return ", ".join(parts) + f" ({n} words)"
+
+
+def rotate_half(x):
+    half = x.shape[-1] // 2
+    return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
 
 
 class CellHeads(torch.nn.Module):
@@ -390,7 +543,7 @@ def image_features(model, pixel_values):
     return torch.stack(list(out.pooler_output))
 
 
-def batch_parts(model, batch, heads=None, aux_weight=0.0, prompt_weight=0.0):
+def batch_parts(model, batch, heads=None, aux_weight=0.0, prompt_weight=0.0, shaping=None):
     """Per-turn answer losses (mean over each turn's answer tokens and </s>), the per-patch loss times
     aux_weight when heads are given, and the prompt tokens' next-token losses when prompt_weight > 0."""
     logits, features, prompt = answer_logits(model, batch, with_features=True, prompt_logits=prompt_weight > 0)
@@ -411,10 +564,11 @@ def batch_parts(model, batch, heads=None, aux_weight=0.0, prompt_weight=0.0):
     prompt_losses = None
     if prompt is not None:
         prompt_losses = F.cross_entropy(prompt.float(), batch["prompt_targets"], reduction="none")
-    return per_turn / counts, aux, prompt_losses
+    shaped = shaping.loss(batch) if shaping is not None else None
+    return per_turn / counts, aux, prompt_losses, shaped
 
 
-def step_loss(model, batches, heads=None, aux_weight=0.0, prompt_weight=0.0):
+def step_loss(model, batches, heads=None, aux_weight=0.0, prompt_weight=0.0, shaping=None):
     """The loss of one optimizer step over its batches (image conversations and text-only samples are
     padded separately, so a 50-token text sample does not pay for a 300-token conversation): the mean
     over all answer turns, plus aux_weight times the per-patch loss, plus prompt_weight times the mean
@@ -422,8 +576,10 @@ def step_loss(model, batches, heads=None, aux_weight=0.0, prompt_weight=0.0):
     words, and copying, from every sample instead of from one answer each)."""
     turns, prompts, loss_aux = [], [], 0.0
     for batch in batches:
-        per_turn, aux, prompt_losses = batch_parts(model, batch, heads, aux_weight, prompt_weight)
+        per_turn, aux, prompt_losses, shaped = batch_parts(model, batch, heads, aux_weight, prompt_weight, shaping)
         turns.append(per_turn)
+        if shaped is not None:
+            loss_aux = loss_aux + shaped
         if aux is not None:
             loss_aux = loss_aux + aux_weight * aux
         if prompt_losses is not None:
@@ -838,14 +994,25 @@ def main(argv=None):
     model = make_model(args, tokenizer, data.size)
     heads = CellHeads(args.text_hidden, data.label_classes, data.size // args.patch_size, args.position_weight) \
         if data.labels is not None else None
-    if args.align_weight > 0 and heads is not None:
-        shape_ids = []
-        for name in data.manifest["shapes"]:
+    def word_ids(names, flag):
+        ids = []
+        for name in names:
             pieces = tokenizer(name, add_special_tokens=False)["input_ids"]
             if len(pieces) != 1:
-                raise SystemExit(f"--align-weight needs one token per shape word; '{name}' is {len(pieces)}")
-            shape_ids.append(pieces[0])
+                raise SystemExit(f"{flag} needs one token per shape and colour word; '{name}' is {len(pieces)}")
+            ids.append(pieces[0])
+        return ids
+    if args.align_weight > 0 and heads is not None:
+        shape_ids = word_ids(data.manifest["shapes"], "--align-weight")
         heads.add_module("align", WordAlignment(args.text_hidden, shape_ids, args.align_weight))  # trained, saved with the heads
+    shaping = None
+    if (args.attention_weight > 0 or args.value_weight > 0) and data.labels is not None:
+        flag = "--attention-weight/--value-weight"
+        words = {i: ("shape", c) for c, i in enumerate(word_ids(data.manifest["shapes"], flag))}
+        words.update({i: ("color", c) for c, i in enumerate(word_ids(data.manifest["colors"], flag))})
+        shaping = CacheShaping(model, words, [int(x) for x in args.attention_layers.split(",") if x],
+                               args.attention_heads, args.attention_weight,
+                               [int(x) for x in args.value_layers.split(",") if x], args.value_weight)
     if args.init_model is not None and not (args.resume or args.export_only):
         load_model(model, args.init_model, log_file)
     elif not (args.resume or args.export_only):
@@ -908,12 +1075,13 @@ def main(argv=None):
             done_reason = f"time budget of {args.minutes:g} min reached"
             break
         idx, epoch = batch_indices(train, step, args.batch_size, args.seed)
-        batches = [collate(data, encoded, group, tokenizer.pad_token_id, model.config.image_token_id)
+        batches = [collate(data, encoded, group, tokenizer.pad_token_id, model.config.image_token_id,
+                           shaping.words if shaping is not None else None)
                    for group in split_by_image(data, idx)]
         lr = lr_at(step, args)
         for group in optimizer.param_groups:
             group["lr"] = lr * group.get("scale", 1.0)
-        loss = step_loss(model, batches, heads, args.aux_weight, args.prompt_loss_weight)
+        loss = step_loss(model, batches, heads, args.aux_weight, args.prompt_loss_weight, shaping)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
@@ -925,8 +1093,8 @@ def main(argv=None):
             dt = time.time() - window_start
             log(f"step {step}/{args.steps} epoch {epoch} loss {window_loss / window_n:.4f} lr {lr:.2e} "
                 f"grad {float(grad_norm):.2f} | {dt / window_n:.2f} s/step, "
-                f"{window_n * args.batch_size / dt:.1f} samples/s | {(time.time() - start) / 60:.1f} min",
-                log_file)
+                f"{window_n * args.batch_size / dt:.1f} samples/s | {(time.time() - start) / 60:.1f} min"
+                + (" | " + shaping.report() if shaping is not None else ""), log_file)
             window_loss, window_n, window_start = 0.0, 0, time.time()
         if step % args.eval_every == 0 or step == args.steps:
             t0 = time.time()
