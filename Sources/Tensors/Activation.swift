@@ -22,11 +22,11 @@ public enum Activation: String, Sendable, Codable, CaseIterable {
         }
     }
 
-    /// Applies the activation in place to `count` values.
+    /// Applies the activation in place to `count` values (SiLU and quick-GELU through `exp8`).
     public func apply(_ x: UnsafeMutablePointer<Float>, count: Int) {
         switch self {
         case .quickGELU:
-            for i in 0..<count { let v = x[i]; x[i] = v / (1 + expf(-1.702 * v)) }
+            mapWithExp(x, count: count, scale: -1.702) { v, e in v / (1 + e) }
         case .gelu:
             for i in 0..<count { let v = x[i]; x[i] = 0.5 * v * (1 + erff(v * 0.70710678118654752)) }
         case .geluTanh, .geluNew:
@@ -35,7 +35,7 @@ public enum Activation: String, Sendable, Codable, CaseIterable {
                 x[i] = 0.5 * v * (1 + tanhf(0.79788456080286536 * (v + 0.044715 * v * v * v)))
             }
         case .silu:
-            for i in 0..<count { let v = x[i]; x[i] = v / (1 + expf(-v)) }
+            mapWithExp(x, count: count, scale: -1) { v, e in v / (1 + e) }
         case .relu:
             for i in 0..<count where x[i] < 0 { x[i] = 0 }
         }

@@ -45,11 +45,23 @@ public func softmaxInPlace(_ row: UnsafeMutablePointer<Float>, count: Int) {
     guard count > 0 else { return }
     var maxValue = row[0]
     for i in 1..<count where row[i] > maxValue { maxValue = row[i] }
-    var sum: Float = 0
-    for i in 0..<count {
-        let e = expf(row[i] - maxValue)
-        row[i] = e
-        sum += e
+    // e^(x - max) through exp8, summed in eight lanes.
+    var lanes = SIMD8<Float>(repeating: 0)
+    let shift = SIMD8<Float>(repeating: maxValue)
+    let raw = UnsafeMutableRawPointer(row)
+    var i = 0
+    while i + 8 <= count {
+        let e = exp8(raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - shift)
+        raw.storeBytes(of: e, toByteOffset: i * 4, as: SIMD8<Float>.self)
+        lanes += e
+        i += 8
+    }
+    var sum = lanes.sum()
+    if i < count {
+        var v = SIMD8<Float>(repeating: 0)
+        for j in 0..<(count - i) { v[j] = row[i + j] }
+        let e = exp8(v - shift)
+        for j in 0..<(count - i) { row[i + j] = e[j]; sum += e[j] }
     }
     let inv = 1 / sum
     for i in 0..<count { row[i] *= inv }
