@@ -364,7 +364,10 @@ class CacheShaping:
       question needs ("the colour of the star": find the star's patches, read them); from the answer
       loss alone the decoder never found it in a cluttered view (attribute at chance on full views);
     - value similarity (--value-weight): in --value-layers, the head-summed cosine of value vectors
-      between the word and each image token (FOCUS step 2's S_l[t, j]) puts that shape's tokens first.
+      between the word and each image token (FOCUS step 2's S_l[t, j]) puts that shape's tokens first;
+      and the word's mean similarity to every position stays above a floor, because FOCUS divides
+      each layer's row by its sum over all positions plus one, and a negative sum (the first run of
+      this loss: layer 2's was -63 on a full view) turns that layer's map upside down.
 
     Forward hooks read q_proj, k_proj and v_proj outputs of the decoder layers; the attention is
     recomputed for the word rows only, exactly as LlamaAttention does (RoPE at positions 0..T-1, the
@@ -391,7 +394,8 @@ class CacheShaping:
             attn.k_proj.register_forward_hook(self._keep(("k", layer)))
         for layer in value_layers:
             lm.layers[layer].self_attn.v_proj.register_forward_hook(self._keep(("v", layer)))
-        self.stats = [0.0, 0.0, 0]  # attention mass on the target, value top-1 hits, words
+        self.floor = 0.5   # least mean head-summed value cosine of a word to every position (4 heads: 0.125 each)
+        self.stats = [0.0, 0.0, 0, float("inf")]  # attention mass on the target, value top-1 hits, words, lowest mean
 
     def _keep(self, key):
         def hook(module, inputs, output):
@@ -455,33 +459,43 @@ class CacheShaping:
                 on_image = probs.gather(2, image_cols[:, None, :].expand(n, h, patches))
                 mass = (on_image * cells[:, None, :]).sum(-1)                      # [n, h]
                 total = total + self.attention_weight / len(self.attention_layers) * -(mass + 1e-6).log().mean()
-                mass_sum += float(mass.mean())
+                mass_sum += float(mass.detach().mean())
             self.stats[0] += mass_sum / len(self.attention_layers) * n
         if self.value_weight > 0:
-            similarity = 0.0
+            similarity, floor = 0.0, 0.0
+            valid = batch["attention_mask"][rows].bool()                           # [n, T]
             for layer in self.value_layers:
                 v = F.normalize(captured[("v", layer)].view(*batch["input_ids"].shape, self.heads, self.head_dim), dim=-1)
                 word = v[rows, cols]                                               # [n, heads, d]
                 image = v[rows[:, None], image_cols]                               # [n, patches, heads, d]
                 similarity = similarity + torch.einsum("nhd,njhd->nj", word, image)
+                # FOCUS divides each layer's row by (sum over every position of S_l[t, q]) + 1: a row
+                # whose sum is negative flips that layer's map. Keep the mean similarity to all
+                # positions at least self.floor (a pretrained LLaVA's values share a common
+                # direction, so its sums are large and positive).
+                everything = torch.einsum("nhd,nthd->nt", word, v[rows])
+                mean = (everything * valid).sum(-1) / valid.sum(-1)
+                floor = floor + F.relu(self.floor - mean).mean()
+                with torch.no_grad():
+                    self.stats[3] = min(self.stats[3], float(mean.min()))
             logits = self.scale * similarity / len(self.value_layers)
             target = torch.logsumexp(logits.masked_fill(~cells, float("-inf")), -1)
-            total = total + self.value_weight * (torch.logsumexp(logits, -1) - target).mean()
+            total = total + self.value_weight * ((torch.logsumexp(logits, -1) - target).mean() + floor)
             with torch.no_grad():
                 self.stats[1] += float(cells.gather(1, logits.argmax(-1, keepdim=True)).sum())
         self.stats[2] += n
         return total
 
     def report(self) -> str:
-        mass, hits, n = self.stats
-        self.stats = [0.0, 0.0, 0]
+        mass, hits, n, lowest = self.stats
+        self.stats = [0.0, 0.0, 0, float("inf")]
         if n == 0:
             return "no grounded words"
         parts = []
         if self.attention_weight > 0:
             parts.append(f"attention on target {mass / n * 100:.1f}%")
         if self.value_weight > 0:
-            parts.append(f"value top-1 on target {hits / n * 100:.1f}%")
+            parts.append(f"value top-1 on target {hits / n * 100:.1f}%, lowest mean value cosine {lowest:.2f}")
         return ", ".join(parts) + f" ({n} words)"
 
 
