@@ -57,7 +57,9 @@ enum Explanation {
     }
 
     /// The map, min-max normalised and bilinearly interpolated between cell centres in model-input
-    /// coordinates, blended over the picture (dark red to yellow as the score rises).
+    /// coordinates, over a dimmed grey copy of the picture in an inferno-like scale (black, purple,
+    /// orange, yellow as the score rises). Grey first: blended over a colourful scene, a red-to-
+    /// yellow overlay was indistinguishable from the red and orange objects under it.
     static func heatmap(_ t: TargetEvidence, over image: RGBImage, scale: Double) -> RGBImage {
         var out = image
         let g = t.geometry, m = t.map
@@ -75,16 +77,26 @@ enum Explanation {
                 for x in 0..<image.width {
                     let input = g.fromOriginal(x: (Double(x) + 0.5) / scale, y: (Double(y) + 0.5) / scale)
                     let v = value(input.x, input.y)
-                    let heat = (r: 255.0, g: 255.0 * max(0, 2 * v - 1), b: 0.0)
-                    let alpha = 0.15 + 0.55 * v
+                    let heat = inferno(v)
+                    let alpha = 0.35 + 0.5 * v
                     let i = (y * image.width + x) * 3
-                    p[i] = UInt8(Double(p[i]) * (1 - alpha) + heat.r * alpha)
-                    p[i + 1] = UInt8(Double(p[i + 1]) * (1 - alpha) + heat.g * alpha)
-                    p[i + 2] = UInt8(Double(p[i + 2]) * (1 - alpha) + heat.b * alpha)
+                    let grey = 0.55 * (0.299 * Double(p[i]) + 0.587 * Double(p[i + 1]) + 0.114 * Double(p[i + 2]))
+                    p[i] = UInt8(grey * (1 - alpha) + heat.r * alpha)
+                    p[i + 1] = UInt8(grey * (1 - alpha) + heat.g * alpha)
+                    p[i + 2] = UInt8(grey * (1 - alpha) + heat.b * alpha)
                 }
             }
         }
         return out
+    }
+
+    /// Five stops of matplotlib's inferno, linearly interpolated; `v` in [0, 1].
+    static func inferno(_ v: Double) -> (r: Double, g: Double, b: Double) {
+        let stops: [(Double, Double, Double)] = [(0, 0, 4), (87, 16, 110), (188, 55, 84), (249, 142, 9), (252, 255, 164)]
+        let x = min(max(v, 0), 1) * Double(stops.count - 1)
+        let i = min(Int(x), stops.count - 2), f = x - Double(i)
+        let a = stops[i], b = stops[i + 1]
+        return (a.0 + (b.0 - a.0) * f, a.1 + (b.1 - a.1) * f, a.2 + (b.2 - a.2) * f)
     }
 
     /// Proposals outlined: grey unchecked, green when the model said Yes, red when No; the chosen
