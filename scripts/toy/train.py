@@ -114,6 +114,11 @@ def parse_args(argv=None):
                         "tokens of that shape (per-patch labels; 0: none)")
     p.add_argument("--attention-layers", default="0,1", help="decoder layers of --attention-weight")
     p.add_argument("--attention-heads", type=int, default=1, help="heads per layer of --attention-weight")
+    p.add_argument("--answer-attention-weight", type=float, default=0.0,
+                   help="weight of grounding at the answer: the position that predicts an attribute or spatial "
+                        "answer attends, in --answer-attention-layers, with head 1 to the first shape the question "
+                        "names and with head 2 to the second (0: none)")
+    p.add_argument("--answer-attention-layers", default="2", help="decoder layers of --answer-attention-weight")
     p.add_argument("--value-weight", type=float, default=0.0,
                    help="weight of the value-cache loss: in --value-layers, the head-summed cosine of the value vectors "
                         "of a shape word and of each image token (FOCUS step 2's similarity) ranks that shape's image "
@@ -375,8 +380,9 @@ class CacheShaping:
     LlavaForConditionalGeneration, and the model card says that its cache was shaped on purpose."""
 
     def __init__(self, model, words, attention_layers, attention_heads, attention_weight, value_layers, value_weight,
-                 scale=4.0):
+                 answer_layers=(), answer_weight=0.0, scale=4.0):
         self.model, self.words = model, words
+        self.answer_layers, self.answer_weight = list(answer_layers), answer_weight
         self.attention_layers, self.value_layers = attention_layers, value_layers
         self.attention_heads, self.attention_weight, self.value_weight = attention_heads, attention_weight, value_weight
         self.scale = scale
@@ -385,17 +391,18 @@ class CacheShaping:
         self.heads = lm.config.num_attention_heads
         self.head_dim = lm.config.hidden_size // self.heads if getattr(lm.config, "head_dim", None) is None \
             else lm.config.head_dim
-        for layer in set(attention_layers) | set(value_layers):
+        for layer in set(attention_layers) | set(value_layers) | set(self.answer_layers):
             if not 0 <= layer < len(lm.layers):
                 raise SystemExit(f"decoder layer {layer} out of range (the decoder has {len(lm.layers)})")
-        for layer in attention_layers:
+        for layer in set(attention_layers) | set(self.answer_layers if answer_weight > 0 else []):
             attn = lm.layers[layer].self_attn
             attn.q_proj.register_forward_hook(self._keep(("q", layer)))
             attn.k_proj.register_forward_hook(self._keep(("k", layer)))
         for layer in value_layers:
             lm.layers[layer].self_attn.v_proj.register_forward_hook(self._keep(("v", layer)))
         self.floor = 0.5   # least mean head-summed value cosine of a word to every position (4 heads: 0.125 each)
-        self.stats = [0.0, 0.0, 0, float("inf")]  # attention mass on the target, value top-1 hits, words, lowest mean
+        # attention mass on the target, value top-1 hits, words, lowest mean, answer attention mass, answer entries
+        self.stats = [0.0, 0.0, 0, float("inf"), 0.0, 0]
 
     def _keep(self, key):
         def hook(module, inputs, output):
@@ -424,10 +431,83 @@ class CacheShaping:
                 cols.append(t)
                 cells.append(mask)
                 starts.append(int(image[0]))
+        answer = CacheShaping.answer_grounding(seqs, cell_labels, image_id, words)
+        if not rows and answer is None:
+            return None
+        out = dict(rows=torch.tensor(rows), cols=torch.tensor(cols), starts=torch.tensor(starts, dtype=torch.long),
+                   cells=torch.stack(cells) if cells else torch.zeros((0, cell_labels.shape[1]), dtype=torch.bool))
+        out["answer"] = answer
+        return out
+
+    ANSWER_KINDS = ("attribute", "spatial", "spatial-word")
+
+    @staticmethod
+    def answer_grounding(seqs, cell_labels, image_id, words):
+        """For every attribute or spatial turn: the position that predicts its first answer token, the
+        head (1 for the first shape the turn's prompt names, 2 for the second) and that shape's cells.
+        A spatial turn counts only when both of its shapes have labelled cells."""
+        rows, cols, heads, cells, starts = [], [], [], [], []
+        for b, (ids, spans, kinds) in enumerate(seqs):
+            image = np.flatnonzero(ids == image_id)
+            if len(image) == 0:
+                continue
+            labels = cell_labels[b]
+            begin = int(image[-1]) + 1
+            for (lo, hi), kind in zip(spans, kinds):
+                if kind in CacheShaping.ANSWER_KINDS:
+                    found = []
+                    for t in range(begin, lo):
+                        word = words.get(int(ids[t]))
+                        if word is None or word[0] != "shape":
+                            continue
+                        mask = labels[:, 0] == word[1] + 1
+                        before = words.get(int(ids[t - 1]))
+                        if before is not None and before[0] == "color":
+                            mask = mask & (labels[:, 1] == before[1] + 1)
+                        found.append(mask)
+                    need = 1 if kind == "attribute" else 2
+                    if len(found) >= need and all(bool(m.any()) for m in found[:need]):
+                        for h, mask in enumerate(found[:need]):
+                            rows.append(b)
+                            cols.append(lo - 1)
+                            heads.append(1 + h)
+                            cells.append(mask)
+                            starts.append(int(image[0]))
+                begin = hi
         if not rows:
             return None
-        return dict(rows=torch.tensor(rows), cols=torch.tensor(cols), cells=torch.stack(cells),
-                    starts=torch.tensor(starts))
+        return dict(rows=torch.tensor(rows), cols=torch.tensor(cols), heads=torch.tensor(heads),
+                    cells=torch.stack(cells), starts=torch.tensor(starts))
+
+    def attention_probs(self, captured, batch, layer, rows, cols):
+        """Attention probabilities [n, heads, T] of the query positions (rows, cols) in `layer`, as
+        LlamaAttention computes them (RoPE at positions 0..T-1, 1/sqrt(d), causal)."""
+        B, T = batch["input_ids"].shape
+        d = self.head_dim
+        positions = torch.arange(T)[None]
+        q = captured[("q", layer)].view(B, T, self.heads, d)
+        k = captured[("k", layer)].view(B, T, self.heads, d)
+        cos, sin = self.model.model.language_model.rotary_emb(q, positions)
+        cos, sin = cos[0][:, None, :], sin[0][:, None, :]
+        q_rot = (q[rows, cols] * cos[cols] + rotate_half(q[rows, cols]) * sin[cols])   # [n, heads, d]
+        k_rot = (k * cos + rotate_half(k) * sin)[rows]                                  # [n, T, heads, d]
+        scores = torch.einsum("nhd,nthd->nht", q_rot, k_rot) / math.sqrt(d)
+        future = positions[0][None, :] > cols[:, None]
+        return scores.masked_fill(future[:, None, :], float("-inf")).softmax(-1)
+
+    def answer_loss(self, captured, batch, a):
+        n, patches = a["cells"].shape
+        image_cols = a["starts"][:, None] + torch.arange(patches)[None]
+        total, mass_sum = 0.0, 0.0
+        for layer in self.answer_layers:
+            probs = self.attention_probs(captured, batch, layer, a["rows"], a["cols"])     # [n, heads, T]
+            chosen = probs[torch.arange(n), a["heads"]]                                     # [n, T]
+            mass = (chosen.gather(1, image_cols) * a["cells"]).sum(-1)
+            total = total + self.answer_weight / len(self.answer_layers) * -(mass + 1e-6).log().mean()
+            mass_sum += float(mass.detach().mean())
+        self.stats[4] += mass_sum / len(self.answer_layers) * n
+        self.stats[5] += n
+        return total
 
     def loss(self, batch):
         """The weighted sum of both losses for this batch's forward (0 when it has no grounded word)."""
@@ -435,27 +515,19 @@ class CacheShaping:
         captured, self.captured = self.captured, {}
         if g is None:
             return None
+        total = 0.0
+        if self.answer_weight > 0 and g.get("answer") is not None:
+            total = total + self.answer_loss(captured, batch, g["answer"])
         rows, cols, cells = g["rows"], g["cols"], g["cells"]
         n, patches = cells.shape
+        if n == 0:
+            return total
         image_cols = g["starts"][:, None] + torch.arange(patches)[None]          # [n, patches]
-        total = 0.0
         if self.attention_weight > 0:
-            T = batch["input_ids"].shape[1]
-            positions = torch.arange(T)[None]
-            rotary = self.model.model.language_model.rotary_emb
-            h, d = self.attention_heads, self.head_dim
+            h = self.attention_heads
             mass_sum = 0.0
             for layer in self.attention_layers:
-                q = captured[("q", layer)].view(batch["input_ids"].shape[0], T, self.heads, d)[..., :h, :]
-                k = captured[("k", layer)].view(batch["input_ids"].shape[0], T, self.heads, d)[..., :h, :]
-                cos, sin = rotary(q, positions)                                    # [1, T, d]
-                cos, sin = cos[0][:, None, :], sin[0][:, None, :]                  # [T, 1, d]
-                q_rot = (q * cos + rotate_half(q) * sin)[rows, cols]               # [n, h, d]
-                k_rot = (k * cos + rotate_half(k) * sin)[rows]                     # [n, T, h, d]
-                scores = torch.einsum("nhd,nthd->nht", q_rot, k_rot) / math.sqrt(d)
-                future = positions[0][None, :] > cols[:, None]                     # causal
-                scores = scores.masked_fill(future[:, None, :], float("-inf"))
-                probs = scores.softmax(-1)                                         # [n, h, T]
+                probs = self.attention_probs(captured, batch, layer, rows, cols)[:, :h]   # [n, h, T]
                 on_image = probs.gather(2, image_cols[:, None, :].expand(n, h, patches))
                 mass = (on_image * cells[:, None, :]).sum(-1)                      # [n, h]
                 total = total + self.attention_weight / len(self.attention_layers) * -(mass + 1e-6).log().mean()
@@ -487,11 +559,13 @@ class CacheShaping:
         return total
 
     def report(self) -> str:
-        mass, hits, n, lowest = self.stats
-        self.stats = [0.0, 0.0, 0, float("inf")]
-        if n == 0:
-            return "no grounded words"
+        mass, hits, n, lowest, answer_mass, answer_n = self.stats
+        self.stats = [0.0, 0.0, 0, float("inf"), 0.0, 0]
         parts = []
+        if self.answer_weight > 0 and answer_n:
+            parts.append(f"answer attention on target {answer_mass / answer_n * 100:.1f}% ({answer_n})")
+        if n == 0:
+            return ", ".join(parts) or "no grounded words"
         if self.attention_weight > 0:
             parts.append(f"attention on target {mass / n * 100:.1f}%")
         if self.value_weight > 0:
@@ -1016,17 +1090,32 @@ def main(argv=None):
                 raise SystemExit(f"{flag} needs one token per shape and colour word; '{name}' is {len(pieces)}")
             ids.append(pieces[0])
         return ids
+
+    def variant_ids(names):
+        """(class, id) of each word's other single-token forms: the toy's BPE merges a word with the
+        punctuation after it ('▁ring?' ends a spatial question, '▁star.' an extraction answer) and
+        has plurals ('▁stars'); a shape named in those forms is the same shape."""
+        out = []
+        for c, name in enumerate(names):
+            for form in (name + "?", name + ".", name + "s", name + "s?", name + "s."):
+                pieces = tokenizer(form, add_special_tokens=False)["input_ids"]
+                if len(pieces) == 1:
+                    out.append((c, pieces[0]))
+        return out
     if args.align_weight > 0 and heads is not None:
         shape_ids = word_ids(data.manifest["shapes"], "--align-weight")
         heads.add_module("align", WordAlignment(args.text_hidden, shape_ids, args.align_weight))  # trained, saved with the heads
     shaping = None
-    if (args.attention_weight > 0 or args.value_weight > 0) and data.labels is not None:
+    if (args.attention_weight > 0 or args.value_weight > 0 or args.answer_attention_weight > 0) and data.labels is not None:
         flag = "--attention-weight/--value-weight"
         words = {i: ("shape", c) for c, i in enumerate(word_ids(data.manifest["shapes"], flag))}
         words.update({i: ("color", c) for c, i in enumerate(word_ids(data.manifest["colors"], flag))})
+        words.update({i: ("shape", c) for c, i in variant_ids(data.manifest["shapes"])})
         shaping = CacheShaping(model, words, [int(x) for x in args.attention_layers.split(",") if x],
                                args.attention_heads, args.attention_weight,
-                               [int(x) for x in args.value_layers.split(",") if x], args.value_weight)
+                               [int(x) for x in args.value_layers.split(",") if x], args.value_weight,
+                               [int(x) for x in args.answer_attention_layers.split(",") if x],
+                               args.answer_attention_weight)
     if args.init_model is not None and not (args.resume or args.export_only):
         load_model(model, args.init_model, log_file)
     elif not (args.resume or args.export_only):
