@@ -35,13 +35,20 @@ public struct ProposalOptions: Sendable, Codable, Equatable, Hashable {
     /// The sides and distance for another model's grid. LLaVA-1.5's 24-cell grid keeps the paper's
     /// values. Elsewhere they are scaled so that a crop spans the same multiple of the encoder's input
     /// as the paper's on V*Bench (5 cells of a 2246-px image's 93.6-px cells = 1.39 × 336 px):
-    /// factor = (inputSize / cellPixels) / (336 / 93.6); at least one cell, s_min at most s_max.
+    /// factor = (inputSize / cellPixels) / (336 / 93.6); at least one cell.
+    ///
+    /// **Decision:** s_max stays at least s_min + 2, so that a square can still grow once around its
+    /// anchor, as the paper's 3 → 5 can. The pixel rule alone gives the toy model (96-px input,
+    /// 171-px cells) s_min = s_max = 1: every crop one cell, which cuts any object larger than a
+    /// cell in half (its halves then fail verification) and leaves the expansion threshold nothing
+    /// to decide. With 1 → 3, a peak on one cell stays a one-cell crop (a small object seen large)
+    /// and a peak spread over its neighbours grows to three.
     public func scaled(toGrid side: Int, cellPixels: Double, inputSize: Int) -> ProposalOptions {
         guard side != 24 else { return self }
         let f = (Double(inputSize) / cellPixels) / (336.0 / 93.6)
         var o = self
-        o.sMax = max(1, Int((Double(sMax) * f).rounded()))
-        o.sMin = max(1, min(o.sMax, Int((Double(sMin) * f).rounded())))
+        o.sMin = max(1, Int((Double(sMin) * f).rounded()))
+        o.sMax = max(o.sMin + 2, Int((Double(sMax) * f).rounded()))
         o.sDist = max(1, sDist * f)
         return o
     }

@@ -64,13 +64,18 @@ final class RegionProposerTests: XCTestCase {
         XCTAssertEqual(ProposalOptions.llava15(steps: 8).k, 30)
         XCTAssertEqual(ProposalOptions.llava15(steps: 8, vstarLike: false).sDist, 3)
         // The toy model on a 2048x1536 scene: 96-px input, 12 cells of 170.7 px: factor
-        // (96 / 170.7) / (336 / 93.6) = 0.157, so s_max 5 -> 1, s_min 1, s_dist 1.
+        // (96 / 170.7) / (336 / 93.6) = 0.157, so s_min 3 -> 1 (at least one cell), s_max 5 -> 1,
+        // raised to s_min + 2 = 3 so that a square can grow once; s_dist 1.
         let toy = ProposalOptions().scaled(toGrid: 12, cellPixels: 2048.0 / 12, inputSize: 96)
-        XCTAssertEqual([toy.sMin, toy.sMax], [1, 1])
+        XCTAssertEqual([toy.sMin, toy.sMax], [1, 3])
         XCTAssertEqual(toy.sDist, 1)
-        // A 168-px encoder over 93.6-px cells: factor 0.5, s_min 1.5 -> 2, s_max 2.5 -> 3 (half away from zero).
+        // A 168-px encoder over 93.6-px cells: factor 0.5, s_min 1.5 -> 2, s_max 2.5 -> 3 (half away
+        // from zero), raised to 4.
         let coarse = ProposalOptions().scaled(toGrid: 12, cellPixels: 93.6, inputSize: 168)
-        XCTAssertEqual([coarse.sMin, coarse.sMax], [2, 3])
+        XCTAssertEqual([coarse.sMin, coarse.sMax], [2, 4])
+        // A finer encoder keeps the pixel rule where it already allows growth: factor 2, 6 -> 10.
+        let fine = ProposalOptions().scaled(toGrid: 48, cellPixels: 93.6, inputSize: 672)
+        XCTAssertEqual([fine.sMin, fine.sMax], [6, 10])
         XCTAssertEqual(coarse.sDist, 1)
         XCTAssertEqual(ProposalOptions().scaled(toGrid: 24, cellPixels: 160, inputSize: 336), ProposalOptions())
     }
