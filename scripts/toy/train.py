@@ -410,6 +410,19 @@ class CacheShaping:
         return hook
 
     @staticmethod
+    def shape_cells(ids, t, labels, words):
+        """The cells [patches] bool of the shape token ids[t] names (narrowed to the colour a colour
+        word right before it names), or None when ids[t] is not a shape word."""
+        word = words.get(int(ids[t]))
+        if word is None or word[0] != "shape":
+            return None
+        mask = labels[:, 0] == word[1] + 1
+        before = words.get(int(ids[t - 1]))
+        if before is not None and before[0] == "color":
+            mask = mask & (labels[:, 1] == before[1] + 1)
+        return mask
+
+    @staticmethod
     def grounding(seqs, cell_labels, image_id, words):
         rows, cols, cells, starts = [], [], [], []
         for b, (ids, _, _) in enumerate(seqs):
@@ -418,14 +431,8 @@ class CacheShaping:
                 continue
             labels = cell_labels[b]
             for t in range(int(image[-1]) + 1, len(ids)):
-                word = words.get(int(ids[t]))
-                if word is None or word[0] != "shape":
-                    continue
-                mask = labels[:, 0] == word[1] + 1
-                before = words.get(int(ids[t - 1]))
-                if before is not None and before[0] == "color":
-                    mask = mask & (labels[:, 1] == before[1] + 1)
-                if not bool(mask.any()):
+                mask = CacheShaping.shape_cells(ids, t, labels, words)
+                if mask is None or not bool(mask.any()):
                     continue
                 rows.append(b)
                 cols.append(t)
@@ -457,14 +464,9 @@ class CacheShaping:
                 if kind in CacheShaping.ANSWER_KINDS:
                     found = []
                     for t in range(begin, lo):
-                        word = words.get(int(ids[t]))
-                        if word is None or word[0] != "shape":
-                            continue
-                        mask = labels[:, 0] == word[1] + 1
-                        before = words.get(int(ids[t - 1]))
-                        if before is not None and before[0] == "color":
-                            mask = mask & (labels[:, 1] == before[1] + 1)
-                        found.append(mask)
+                        mask = CacheShaping.shape_cells(ids, t, labels, words)
+                        if mask is not None:
+                            found.append(mask)
                     need = 1 if kind == "attribute" else 2
                     if len(found) >= need and all(bool(m.any()) for m in found[:need]):
                         for h, mask in enumerate(found[:need]):
