@@ -6,6 +6,10 @@ let releaseFlags: [SwiftSetting] = [
     .unsafeFlags(["-Ounchecked", "-target-cpu", "haswell"], .when(configuration: .release)),
 ]
 
+/// The kernels are optimised in debug builds too: unoptimised SIMD8 code (`exp8`) runs ~200x slower
+/// than optimised, which made every model test of the debug test build crawl.
+let kernelFlags: [SwiftSetting] = releaseFlags + [.unsafeFlags(["-O"], .when(configuration: .debug))]
+
 let package = Package(
     name: "focus",
     platforms: [.macOS(.v14)],
@@ -32,7 +36,7 @@ let package = Package(
         .systemLibrary(name: "CZeroMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
         .systemLibrary(name: "CImageIO", pkgConfig: "libpng", providers: [.apt(["libturbojpeg0-dev", "libpng-dev"])]),
 
-        .target(name: "Tensors", dependencies: ["CBLAS"], swiftSettings: releaseFlags),
+        .target(name: "Tensors", dependencies: ["CBLAS"], swiftSettings: kernelFlags),
         .target(name: "Models", dependencies: ["Tensors", "CImageIO"], swiftSettings: releaseFlags),
         .target(name: "Methods", dependencies: ["Models", "Tensors"], swiftSettings: releaseFlags),
         .target(name: "Benchmarks", dependencies: ["Models", "Methods"], swiftSettings: releaseFlags),
