@@ -40,4 +40,24 @@ public enum Activation: String, Sendable, Codable, CaseIterable {
             for i in 0..<count where x[i] < 0 { x[i] = 0 }
         }
     }
+
+    /// `x = act(x) · up`, elementwise over `count` values: a gated MLP (LLaMA's SwiGLU) in one pass
+    /// for SiLU, the activation then the product for the others.
+    public func applyGated(_ x: UnsafeMutablePointer<Float>, times up: UnsafePointer<Float>, count: Int) {
+        guard self == .silu else {
+            apply(x, count: count)
+            for i in 0..<count { x[i] *= up[i] }
+            return
+        }
+        let raw = UnsafeRawPointer(up)
+        transformBlocks(x, count: count, padding: 0) { v, offset in
+            var u = SIMD8<Float>(repeating: 0)
+            if offset + 8 <= count {
+                u = raw.loadUnaligned(fromByteOffset: offset * 4, as: SIMD8<Float>.self)
+            } else {
+                for j in 0..<(count - offset) { u[j] = up[offset + j] }
+            }
+            return v / (1 + exp8(-v)) * u
+        }
+    }
 }

@@ -18,15 +18,19 @@ public struct Linear: Sendable {
     public var outFeatures: Int { weight.shape[0] }
 
     /// `output[rows, out] = input[rows, in] · Wᵀ + b`; `input` and `output` must not overlap.
-    public func apply(_ input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>) {
+    /// `accumulate` adds the result to what `output` holds (sgemm's β = 1): a residual connection
+    /// without a second pass over the activations.
+    public func apply(_ input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>,
+                      accumulate: Bool = false) {
         let n = inFeatures, m = outFeatures
+        let beta: Float = accumulate ? 1 : 0
         MatrixProductProfile.measure(flops: 2 * Double(rows) * Double(m) * Double(n)) {
             if rows == 1 {
                 cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(m), Int32(n), 1, weight.pointer, Int32(n),
-                            input, 1, 0, output, 1)
+                            input, 1, beta, output, 1)
             } else {
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(m), Int32(n), 1,
-                            input, Int32(n), weight.pointer, Int32(n), 0, output, Int32(m))
+                            input, Int32(n), weight.pointer, Int32(n), beta, output, Int32(m))
             }
         }
         if let bias {

@@ -13,12 +13,9 @@ public func layerNorm(
     let w = weight.pointer, b = bias.pointer
     for r in 0..<rows {
         let x = input + r * dim, y = output + r * dim
-        var mean: Float = 0
-        for i in 0..<dim { mean += x[i] }
-        mean /= Float(dim)
-        var variance: Float = 0
-        for i in 0..<dim { let d = x[i] - mean; variance += d * d }
-        variance /= Float(dim)
+        let mean = laneSum(x, count: dim) { $0 } / Float(dim)
+        let m = SIMD8<Float>(repeating: mean)
+        let variance = laneSum(x, count: dim) { let d = $0 - m; return d * d } / Float(dim)
         let inv = 1 / (variance + eps).squareRoot()
         for i in 0..<dim { y[i] = (x[i] - mean) * inv * w[i] + b[i] }
     }
@@ -32,11 +29,30 @@ public func rmsNorm(
     let w = weight.pointer
     for r in 0..<rows {
         let x = input + r * dim, y = output + r * dim
-        var sumSquares: Float = 0
-        for i in 0..<dim { sumSquares += x[i] * x[i] }
-        let inv = 1 / (sumSquares / Float(dim) + eps).squareRoot()
+        let inv = 1 / (laneSum(x, count: dim) { $0 * $0 } / Float(dim) + eps).squareRoot()
         for i in 0..<dim { y[i] = w[i] * (x[i] * inv) }
     }
+}
+
+/// Σ term(x) over `count` floats in eight lanes (a scalar float loop is not vectorised: the compiler
+/// may not reorder its additions). The tail goes through `term` one value at a time, in lane 0.
+@inline(__always)
+func laneSum(_ x: UnsafePointer<Float>, count: Int, _ term: (SIMD8<Float>) -> SIMD8<Float>) -> Float {
+    let raw = UnsafeRawPointer(x)
+    var lanes = SIMD8<Float>(repeating: 0)
+    var i = 0
+    while i + 8 <= count {
+        lanes += term(raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
+        i += 8
+    }
+    var sum = lanes.sum()
+    while i < count {
+        var v = SIMD8<Float>(repeating: 0)
+        v[0] = x[i]
+        sum += term(v)[0]
+        i += 1
+    }
+    return sum
 }
 
 /// Numerically stable softmax of one row, in place.
@@ -48,21 +64,11 @@ public func softmaxInPlace(_ row: UnsafeMutablePointer<Float>, count: Int) {
     // e^(x - max) through exp8, summed in eight lanes.
     var lanes = SIMD8<Float>(repeating: 0)
     let shift = SIMD8<Float>(repeating: maxValue)
-    let raw = UnsafeMutableRawPointer(row)
-    var i = 0
-    while i + 8 <= count {
-        let e = exp8(raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - shift)
-        raw.storeBytes(of: e, toByteOffset: i * 4, as: SIMD8<Float>.self)
-        lanes += e
-        i += 8
-    }
-    var sum = lanes.sum()
-    if i < count {
-        var v = SIMD8<Float>(repeating: 0)
-        for j in 0..<(count - i) { v[j] = row[i + j] }
+    transformBlocks(row, count: count, padding: -.infinity) { v, _ in
         let e = exp8(v - shift)
-        for j in 0..<(count - i) { row[i + j] = e[j]; sum += e[j] }
+        lanes += e
+        return e
     }
-    let inv = 1 / sum
-    for i in 0..<count { row[i] *= inv }
+    let inv = SIMD8<Float>(repeating: 1 / lanes.sum())
+    transformBlocks(row, count: count, padding: 0) { v, _ in v * inv }
 }

@@ -30,21 +30,31 @@ public func exp8(_ value: SIMD8<Float>) -> SIMD8<Float> {
     return p * unsafeBitCast(exponent, to: SIMD8<Float>.self)
 }
 
-/// Applies `transform(x, e^(scale·x))` to `count` floats in place, eight at a time.
+/// Replaces `count` floats in place by `body(block, offset of its first value)`, eight at a time, in
+/// order. The last, partial block is
+/// filled up with `padding` (a value `body` maps to something harmless: 0 for activations, -inf for
+/// softmax, whose e^-inf lanes add ~1e-38 to a sum of at least 1) and only its real lanes are stored.
 @inline(__always)
-func mapWithExp(_ x: UnsafeMutablePointer<Float>, count: Int, scale: Float,
-                _ transform: (SIMD8<Float>, SIMD8<Float>) -> SIMD8<Float>) {
+func transformBlocks(_ x: UnsafeMutablePointer<Float>, count: Int, padding: Float,
+                     _ body: (SIMD8<Float>, Int) -> SIMD8<Float>) {
     let raw = UnsafeMutableRawPointer(x)
     var i = 0
     while i + 8 <= count {
         let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-        raw.storeBytes(of: transform(v, exp8(v * scale)), toByteOffset: i * 4, as: SIMD8<Float>.self)
+        raw.storeBytes(of: body(v, i), toByteOffset: i * 4, as: SIMD8<Float>.self)
         i += 8
     }
     if i < count {
-        var v = SIMD8<Float>(repeating: 0)
+        var v = SIMD8<Float>(repeating: padding)
         for j in 0..<(count - i) { v[j] = x[i + j] }
-        let out = transform(v, exp8(v * scale))
+        let out = body(v, i)
         for j in 0..<(count - i) { x[i + j] = out[j] }
     }
+}
+
+/// Applies `transform(x, e^(scale·x))` to `count` floats in place, eight at a time.
+@inline(__always)
+func mapWithExp(_ x: UnsafeMutablePointer<Float>, count: Int, scale: Float,
+                _ transform: (SIMD8<Float>, SIMD8<Float>) -> SIMD8<Float>) {
+    transformBlocks(x, count: count, padding: 0) { v, _ in transform(v, exp8(v * scale)) }
 }

@@ -9,10 +9,16 @@ final class ActivationTests: XCTestCase {
         let output: [Double]
     }
 
+    struct Gated: Decodable {
+        let up: [Double]
+        let outputs: [String: [Double]]
+    }
+
     struct File: Decodable {
         let input: [Double]
         let outputs: [String: [Double]]
         let aliases: [String: Alias]
+        let gated: Gated
     }
 
     func run(_ activation: Activation, on input: [Float]) -> [Float] {
@@ -29,6 +35,23 @@ final class ActivationTests: XCTestCase {
         for activation in Activation.allCases {
             let expected = try XCTUnwrap(file.outputs[activation.rawValue]).float32
             assertClose(run(activation, on: input), expected, activation.rawValue)
+        }
+    }
+
+    /// `applyGated` (SiLU's one-pass path and the others' two passes) against `ACT2FN[name](x) * up`,
+    /// over the whole input and over a prefix that ends in a partial block of eight.
+    func testGatedMatchesActivationTimesUp() throws {
+        let file = try Fixtures.kernels("activations.json", as: File.self)
+        let input = file.input.float32, up = file.gated.up.float32
+        for activation in Activation.allCases {
+            let expected = try XCTUnwrap(file.gated.outputs[activation.rawValue]).float32
+            for count in [input.count, input.count - 3] {
+                var x = Array(input[..<count])
+                x.withUnsafeMutableBufferPointer { x in
+                    up.withUnsafeBufferPointer { activation.applyGated(x.baseAddress!, times: $0.baseAddress!, count: x.count) }
+                }
+                assertClose(x, Array(expected[..<count]), "\(activation.rawValue), gated, \(count) values")
+            }
         }
     }
 

@@ -22,6 +22,9 @@ final class AttentionTests: XCTestCase {
         XCTAssertTrue(cases.contains { $0.causalOffset == nil })
         XCTAssertTrue(cases.contains { $0.causalOffset == 0 && $0.rows == $0.keys })
         XCTAssertTrue(cases.contains { ($0.causalOffset ?? 0) > 0 && $0.rows > 1 })
+        // Causal cases longer than the query blocks, from 0 and after cached keys.
+        XCTAssertTrue(cases.contains { $0.causalOffset == 0 && $0.rows > 128 })
+        XCTAssertTrue(cases.contains { ($0.causalOffset ?? 0) > 0 && $0.rows > 64 })
         for c in cases {
             let d = c.headDim, qStride = c.heads * d, kvStride = c.kvHeads * d
             let q = c.q.float32, k = c.k.float32, v = c.v.float32

@@ -88,10 +88,10 @@ final class CLIPVisionTower: @unchecked Sendable {
     }
 
     private final class BlockScratch {
-        let normed, q, k, v, attended, projected, scores, mlp: Tensor
+        let normed, q, k, v, attended, scores, mlp: Tensor
         init(tokens n: Int, hidden h: Int, intermediate: Int) {
             normed = Tensor(zeros: [n, h]); q = Tensor(zeros: [n, h]); k = Tensor(zeros: [n, h])
-            v = Tensor(zeros: [n, h]); attended = Tensor(zeros: [n, h]); projected = Tensor(zeros: [n, h])
+            v = Tensor(zeros: [n, h]); attended = Tensor(zeros: [n, h])
             scores = Tensor(zeros: [n, n]); mlp = Tensor(zeros: [n, intermediate])
         }
     }
@@ -110,13 +110,11 @@ final class CLIPVisionTower: @unchecked Sendable {
                        headDim: hd, scale: scale, causalOffset: nil,
                        scores: s.scores.pointer, output: s.attended.pointer + head * hd, outStride: h)
         }
-        b.out.apply(s.attended.pointer, rows: n, into: s.projected.pointer)
-        for i in 0..<(n * h) { x.pointer[i] += s.projected.pointer[i] }
+        b.out.apply(s.attended.pointer, rows: n, into: x.pointer, accumulate: true)
 
         layerNorm(x.pointer, rows: n, dim: h, weight: b.norm2Weight, bias: b.norm2Bias, eps: c.layerNormEps, into: s.normed.pointer)
         b.fc1.apply(s.normed.pointer, rows: n, into: s.mlp.pointer)
         c.hiddenAct.apply(s.mlp.pointer, count: n * c.intermediateSize)
-        b.fc2.apply(s.mlp.pointer, rows: n, into: s.projected.pointer)
-        for i in 0..<(n * h) { x.pointer[i] += s.projected.pointer[i] }
+        b.fc2.apply(s.mlp.pointer, rows: n, into: x.pointer, accumulate: true)
     }
 }

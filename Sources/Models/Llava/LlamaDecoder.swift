@@ -68,7 +68,7 @@ final class LlamaDecoder: @unchecked Sendable {
 
         let normed = Tensor(zeros: [n, h])
         let q = Tensor(zeros: [n, qDim]), k = Tensor(zeros: [n, kvDim]), v = Tensor(zeros: [n, kvDim])
-        let attended = Tensor(zeros: [n, qDim]), projected = Tensor(zeros: [n, h])
+        let attended = Tensor(zeros: [n, qDim])
         let scores = Tensor(zeros: [n, total])
         let gate = Tensor(zeros: [n, c.intermediateSize]), up = Tensor(zeros: [n, c.intermediateSize])
         let scale = 1 / Float(hd).squareRoot()
@@ -96,16 +96,13 @@ final class LlamaDecoder: @unchecked Sendable {
                 }
             }
             if let probabilities { cache.attention[l] = probabilities }
-            layer.o.apply(attended.pointer, rows: n, into: projected.pointer)
-            for i in 0..<(n * h) { x.pointer[i] += projected.pointer[i] }
+            layer.o.apply(attended.pointer, rows: n, into: x.pointer, accumulate: true)
 
             rmsNorm(x.pointer, rows: n, dim: h, weight: layer.postAttentionNorm, eps: c.rmsNormEps, into: normed.pointer)
             layer.gate.apply(normed.pointer, rows: n, into: gate.pointer)
             layer.up.apply(normed.pointer, rows: n, into: up.pointer)
-            c.hiddenAct.apply(gate.pointer, count: n * c.intermediateSize)
-            for i in 0..<(n * c.intermediateSize) { gate.pointer[i] *= up.pointer[i] }
-            layer.down.apply(gate.pointer, rows: n, into: projected.pointer)
-            for i in 0..<(n * h) { x.pointer[i] += projected.pointer[i] }
+            c.hiddenAct.applyGated(gate.pointer, times: up.pointer, count: n * c.intermediateSize)
+            layer.down.apply(gate.pointer, rows: n, into: x.pointer, accumulate: true)
         }
         let last = Tensor(zeros: [1, h])
         rmsNorm(x.pointer + (n - 1) * h, rows: 1, dim: h, weight: finalNorm, eps: c.rmsNormEps, into: last.pointer)
