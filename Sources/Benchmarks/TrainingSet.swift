@@ -104,6 +104,13 @@ public struct TrainingConfig: Sendable {
     /// Questions per view: the first one, then follow-up turns about the same view (LLaVA's
     /// multi-turn conversations), so one image's 144 tokens carry several supervised answers.
     public var turns = 1
+    /// With a quality (1-100), a `jpegShare` of the scenes goes through a JPEG round trip (4:2:0, as
+    /// `focus synth` writes its benchmark files) before the views are cut: at 1:1 the chroma
+    /// subsampling smears the edges of small coloured shapes, and a model trained on lossless
+    /// renders only misreads them (version 6 of the toy missed a third of the stars and diamonds on
+    /// JPEG oracle crops that it found on the PNGs). nil: every scene lossless.
+    public var jpegQuality: Int?
+    public var jpegShare = 1.0
 
     public static let generatorVersion = 3
 
@@ -148,6 +155,12 @@ public struct TrainingConfig: Sendable {
         }
         guard minVisibleFraction > 0, minVisibleFraction <= 1 else {
             throw SynthError(.badArgument, "--min-visible-fraction must be in (0, 1], got \(minVisibleFraction)")
+        }
+        if let jpegQuality, !(1...100).contains(jpegQuality) {
+            throw SynthError(.badArgument, "--jpeg-quality must be between 1 and 100, got \(jpegQuality)")
+        }
+        guard (0...1).contains(jpegShare) else {
+            throw SynthError(.badArgument, "--jpeg-share must be between 0 and 1, got \(jpegShare)")
         }
     }
 
@@ -670,6 +683,17 @@ public struct TrainingSet: Sendable {
         return RGBImage(width: side, height: side, pixels: pixels)
     }
 
+    /// The image scene `k`'s views are cut from: its render, through a JPEG round trip when
+    /// `jpegQuality` is set and the scene falls in the `jpegShare` (a fixed hash of `k`, so the
+    /// output stays the same for any worker count).
+    func viewSource(_ k: Int, scene: Scene) throws -> RGBImage {
+        let image = SceneRenderer.render(scene)
+        guard let quality = config.jpegQuality, Double((k &* 2_654_435_761) % 1000) < config.jpegShare * 1000 else {
+            return image
+        }
+        return try ImageDecoder.decode(data: ImageEncoder.jpeg(image, quality: quality), name: "scene \(k) (JPEG round trip)")
+    }
+
     // MARK: - Writing
 
     public struct Summary: Sendable {
@@ -706,7 +730,7 @@ public struct TrainingSet: Sendable {
             for i in first..<last {
                 let s = set.sample(i, scene: scene)
                 if let view = s.view, let slot = s.imageIndex {
-                    if rendered == nil { rendered = SceneRenderer.render(scene) }
+                    if rendered == nil { rendered = try set.viewSource(k, scene: scene) }
                     let pixels = set.pixels(of: view, in: rendered!)
                     let written = pixels.pixels.withUnsafeBytes { raw in
                         pwrite(fd, raw.baseAddress, imageBytes, off_t(slot * imageBytes))
@@ -782,6 +806,8 @@ public struct TrainingSet: Sendable {
             ("min_label_size", .double(c.minLabelSize ?? c.minApparentSize)),
             ("plural_verification", .double(c.pluralVerification)),
             ("full_view_probability", .double(c.fullViewProbability)),
+            ("jpeg_quality", c.jpegQuality.map { .int($0) } ?? .null),
+            ("jpeg_share", .double(c.jpegQuality == nil ? 0 : c.jpegShare)),
             ("preprocessing", .object([
                 ("pad_to_square", .array([.int(Int(pad.r)), .int(Int(pad.g)), .int(Int(pad.b))])),
                 ("resample", .string("bicubic")),

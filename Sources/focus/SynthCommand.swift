@@ -157,6 +157,12 @@ struct SynthTrain: ParsableCommand {
     @Option(name: .long, help: "Chance that a sample's first candidate view is the whole scene (0-1).")
     var fullViewProbability = 0.15
 
+    @Option(name: .long, help: "Cut the views from a JPEG round trip of the scene at this quality (1-100, 4:2:0, as focus synth writes benchmarks); default: lossless renders.")
+    var jpegQuality: Int?
+
+    @Option(name: .long, help: "With --jpeg-quality: the share of scenes that take the round trip (0-1).")
+    var jpegShare = 1.0
+
     @Option(name: .long, help: "Worker threads (default: all cores); the output does not depend on it.")
     var workers: Int?
 
@@ -177,6 +183,8 @@ struct SynthTrain: ParsableCommand {
             c.fullViewProbability = fullViewProbability
             c.labelCell = labelCell
             c.turns = turns
+            c.jpegQuality = jpegQuality
+            c.jpegShare = jpegShare
             try c.validate()
             return c
         } catch let error as SynthError {

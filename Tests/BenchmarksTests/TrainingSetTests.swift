@@ -119,6 +119,42 @@ final class TrainingSetTests: SynthTestCase {
         }
     }
 
+    /// With --jpeg-quality every view of a scene is cut from the same decoded JPEG of its render
+    /// (what a benchmark's JPEG file decodes to), so the views differ from the lossless ones a
+    /// little, never a lot, and the output stays deterministic.
+    func testJPEGScenesAreTheDecodedJPEGOfTheRender() throws {
+        var c = config(count: 24)
+        c.jpegQuality = 80
+        let set = try TrainingSet(config: c)
+        let out = temporaryDirectory("jpeg"), again = temporaryDirectory("jpeg-again")
+        try set.write(to: out, workers: 2)
+        try set.write(to: again, workers: 1)
+        XCTAssertEqual(try files(under: out), try files(under: again))
+        let bytes = [UInt8](try Data(contentsOf: out.appendingPathComponent("images.u8")))
+        let n = 32 * 32 * 3
+        var compared = 0
+        for i in 0..<24 {
+            let scene = set.scene(i / set.config.viewsPerScene)
+            let s = set.sample(i, scene: scene)
+            guard let view = s.view, let slot = s.imageIndex else { continue }
+            let render = SceneRenderer.render(scene)
+            let decoded = try ImageDecoder.decode(data: ImageEncoder.jpeg(render, quality: 80), name: "expected")
+            let written = Array(bytes[(slot * n)..<((slot + 1) * n)])
+            XCTAssertEqual(written, set.pixels(of: view, in: decoded).pixels, "sample \(i)")
+            let lossless = set.pixels(of: view, in: render).pixels
+            let meanDifference = zip(written, lossless).map { abs(Int($0) - Int($1)) }.reduce(0, +) / n
+            XCTAssertLessThan(meanDifference, 12, "sample \(i): a JPEG round trip, not another picture")
+            compared += 1
+        }
+        XCTAssertGreaterThan(compared, 10)
+        var bad = config()
+        bad.jpegQuality = 0
+        expectSynthError(.badArgument, ["--jpeg-quality", "between 1 and 100"]) { try bad.validate() }
+        bad = config()
+        bad.jpegShare = 1.5
+        expectSynthError(.badArgument, ["--jpeg-share"]) { try bad.validate() }
+    }
+
     /// The view's pixels, normalised, equal CLIPImageProcessor's pad-to-square output at the input size.
     func testPixelsMatchTheImageProcessorPadToSquare() throws {
         let set = try TrainingSet(config: config())
