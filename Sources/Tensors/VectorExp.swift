@@ -31,9 +31,9 @@ public func exp8(_ value: SIMD8<Float>) -> SIMD8<Float> {
 }
 
 /// Replaces `count` floats in place by `body(block, offset of its first value)`, eight at a time, in
-/// order. The last, partial block is
-/// filled up with `padding` (a value `body` maps to something harmless: 0 for activations, -inf for
-/// softmax, whose e^-inf lanes add ~1e-38 to a sum of at least 1) and only its real lanes are stored.
+/// order. The last, partial block is filled up with `padding` (a value `body` maps to something
+/// harmless: 0 for activations, -inf for softmax, whose e^-inf lanes add ~1e-38 to a sum of at
+/// least 1) and only its real lanes are stored.
 @inline(__always)
 func transformBlocks(_ x: UnsafeMutablePointer<Float>, count: Int, padding: Float,
                      _ body: (SIMD8<Float>, Int) -> SIMD8<Float>) {
