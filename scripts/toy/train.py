@@ -119,12 +119,23 @@ def parse_args(argv=None):
                         "answer attends, in --answer-attention-layers, with head 1 to the first shape the question "
                         "names and with head 2 to the second (0: none)")
     p.add_argument("--answer-attention-layers", default="2", help="decoder layers of --answer-attention-weight")
+    p.add_argument("--column-weight", type=float, default=0.0,
+                   help="weight of the answer's column read-out: in --answer-attention-layers, what head 1 and head 2 "
+                        "of the answer position read (their attention output, before o_proj) predicts, by a linear "
+                        "regression, the column of the shape that head is grounded on, so that left/right is a "
+                        "difference of two numbers the decoder already holds (0: none; needs --answer-attention-weight)")
     p.add_argument("--value-weight", type=float, default=0.0,
                    help="weight of the value-cache loss: in --value-layers, the head-summed cosine of the value vectors "
                         "of a shape word and of each image token (FOCUS step 2's similarity) ranks that shape's image "
                         "tokens first (a softmax over the image tokens; 0: none)")
     p.add_argument("--value-layers", default="2,3",
                    help="decoder layers of --value-weight (FOCUS's default range for a 4-layer decoder: [2, 4))")
+    p.add_argument("--sign-weight", type=float, default=0.0,
+                   help="weight of the left/right word at the answer: for spatial turns, the hidden state entering the "
+                        "layer after --answer-attention-layers is classified by its cosine to the input embeddings of "
+                        "'left' and 'right' (the answer word), so the option lookup can match it (0: none)")
+    p.add_argument("--column-lr", type=float, default=3e-3,
+                   help="peak learning rate of the --column-weight probes (they follow the same schedule)")
     p.add_argument("--position-weight", type=float, default=0.0,
                    help="weight of a per-patch column read-out inside the per-patch loss (0: none)")
     p.add_argument("--prompt-loss-weight", type=float, default=0.0,
@@ -380,8 +391,17 @@ class CacheShaping:
     LlavaForConditionalGeneration, and the model card says that its cache was shaped on purpose."""
 
     def __init__(self, model, words, attention_layers, attention_heads, attention_weight, value_layers, value_weight,
-                 answer_layers=(), answer_weight=0.0, scale=4.0):
+                 answer_layers=(), answer_weight=0.0, scale=4.0, column_probes=None, column_weight=0.0, grid=12,
+                 sign_words=None, sign_weight=0.0):
         self.model, self.words = model, words
+        # Left/right needs the two objects' columns, not just their attention: each grounded head's
+        # output at the answer position regresses its shape's column (probes are trained, not exported).
+        self.column_probes, self.column_weight, self.grid = column_probes, column_weight, grid
+        # ... and the layer after the last grounded one receives "left" or "right" as the input
+        # embedding of that word, the form the option lookup (learnt for colours) matches.
+        self.sign_words, self.sign_weight = sign_words, sign_weight
+        self.sign_layer = max(answer_layers, default=0) + 1
+        self.sign_stats = [0, 0]
         self.answer_layers, self.answer_weight = list(answer_layers), answer_weight
         self.attention_layers, self.value_layers = attention_layers, value_layers
         self.attention_heads, self.attention_weight, self.value_weight = attention_heads, attention_weight, value_weight
@@ -398,11 +418,25 @@ class CacheShaping:
             attn = lm.layers[layer].self_attn
             attn.q_proj.register_forward_hook(self._keep(("q", layer)))
             attn.k_proj.register_forward_hook(self._keep(("k", layer)))
+            if column_weight > 0:
+                attn.o_proj.register_forward_pre_hook(self._keep_input(("o", layer)))
         for layer in value_layers:
             lm.layers[layer].self_attn.v_proj.register_forward_hook(self._keep(("v", layer)))
+        if sign_weight > 0:
+            if self.sign_layer >= len(lm.layers):
+                raise SystemExit("--sign-weight reads the layer after --answer-attention-layers; there is none")
+            def keep_hidden(module, args, kwargs):
+                self.captured[("h", self.sign_layer)] = args[0] if args else kwargs["hidden_states"]
+            lm.layers[self.sign_layer].register_forward_pre_hook(keep_hidden, with_kwargs=True)
         self.floor = 0.5   # least mean head-summed value cosine of a word to every position (4 heads: 0.125 each)
         # attention mass on the target, value top-1 hits, words, lowest mean, answer attention mass, answer entries
         self.stats = [0.0, 0.0, 0, float("inf"), 0.0, 0]
+        self.column_stats = [0.0, 0, 0, 0]   # absolute column error sum, entries, left/right pairs right, pairs
+
+    def _keep_input(self, key):
+        def hook(module, args):
+            self.captured[key] = args[0]
+        return hook
 
     def _keep(self, key):
         def hook(module, inputs, output):
@@ -507,9 +541,58 @@ class CacheShaping:
             mass = (chosen.gather(1, image_cols) * a["cells"]).sum(-1)
             total = total + self.answer_weight / len(self.answer_layers) * -(mass + 1e-6).log().mean()
             mass_sum += float(mass.detach().mean())
+            if self.column_weight > 0:
+                total = total + self.column_weight / len(self.answer_layers) * self.column_loss(captured, batch, a, layer)
         self.stats[4] += mass_sum / len(self.answer_layers) * n
         self.stats[5] += n
+        if self.sign_weight > 0:
+            total = total + self.sign_weight * self.sign_loss(captured, a)
         return total
+
+    def pairs(self, a):
+        """Indices i of the (head 1 at i, head 2 at i + 1) entries of spatial turns, and whether the
+        first shape's mean column is left of the second's."""
+        n, patches = a["cells"].shape
+        columns = (torch.arange(patches) % self.grid).float()
+        cells = a["cells"].float()
+        centre = (cells * columns).sum(-1) / cells.sum(-1).clamp(min=1)
+        lead = torch.nonzero(a["heads"][:-1] == 1).flatten()
+        pair = lead[(a["heads"][lead + 1] == 2) & (a["rows"][lead + 1] == a["rows"][lead])
+                    & (a["cols"][lead + 1] == a["cols"][lead])]
+        return pair, centre[pair] < centre[pair + 1]
+
+    def sign_loss(self, captured, a):
+        pair, left = self.pairs(a)
+        if len(pair) == 0:
+            return 0.0
+        hidden = captured[("h", self.sign_layer)][a["rows"][pair], a["cols"][pair]]          # [p, hidden]
+        words = self.model.model.language_model.embed_tokens.weight[self.sign_words]        # [2, hidden]: left, right
+        logits = F.normalize(hidden, dim=-1) @ F.normalize(words, dim=-1).T / 0.1
+        label = (~left).long()
+        with torch.no_grad():
+            self.sign_stats[0] += int((logits.argmax(-1) == label).sum())
+            self.sign_stats[1] += len(pair)
+        return F.cross_entropy(logits, label)
+
+    def column_loss(self, captured, batch, a, layer):
+        """Mean squared error, in units of a uniform column's variance, of each grounded head's column
+        read-out (0 = leftmost patch column, 1 = rightmost) against the mean column of its shape's cells."""
+        B, T = batch["input_ids"].shape
+        n, patches = a["cells"].shape
+        context = captured[("o", layer)].view(B, T, self.heads, self.head_dim)[a["rows"], a["cols"], a["heads"]]
+        first = self.column_probes[f"{layer}_1"](context).squeeze(-1)
+        second = self.column_probes[f"{layer}_2"](context).squeeze(-1)
+        pred = torch.where(a["heads"] == 1, first, second)
+        columns = (torch.arange(patches) % self.grid).float() / (self.grid - 1)
+        cells = a["cells"].float()
+        target = (cells * columns).sum(-1) / cells.sum(-1).clamp(min=1)
+        with torch.no_grad():
+            self.column_stats[0] += float((pred - target).abs().sum()) * (self.grid - 1)
+            self.column_stats[1] += n
+            pair, _ = self.pairs(a)
+            self.column_stats[2] += int(((pred[pair] < pred[pair + 1]) == (target[pair] < target[pair + 1])).sum())
+            self.column_stats[3] += len(pair)
+        return ((pred - target) ** 2).mean() / (1 / 12)
 
     def loss(self, batch):
         """The weighted sum of both losses for this batch's forward (0 when it has no grounded word)."""
@@ -566,6 +649,14 @@ class CacheShaping:
         parts = []
         if self.answer_weight > 0 and answer_n:
             parts.append(f"answer attention on target {answer_mass / answer_n * 100:.1f}% ({answer_n})")
+        err, entries, right, pairs = self.column_stats
+        self.column_stats = [0.0, 0, 0, 0]
+        if self.sign_weight > 0 and self.sign_stats[1]:
+            parts.append(f"left/right word at layer {self.sign_layer} {self.sign_stats[0] / self.sign_stats[1] * 100:.1f}%")
+        self.sign_stats = [0, 0]
+        if self.column_weight > 0 and entries:
+            parts.append(f"answer column error {err / entries:.2f} cells, "
+                         f"left/right from it {right / max(1, pairs) * 100:.1f}% ({pairs // len(self.answer_layers)})")
         if n == 0:
             return ", ".join(parts) or "no grounded words"
         if self.attention_weight > 0:
@@ -785,6 +876,13 @@ def make_optimizer(modules, args, lr=None, vision_scale=1.0):
                        "weight_decay": args.weight_decay, "scale": scale})
         groups.append({"params": [p for n, p in part if not (p.dim() >= 2 and "embed" not in n)],
                        "weight_decay": 0.0, "scale": scale})
+    # The answer's column probes start at random on a trained model: at a continuation's small rate
+    # they would take a thousand steps to fit, sending noise into the decoder meanwhile.
+    probes = [p for n, p in named if n.startswith("heads.answer_columns.")]
+    for g in groups:
+        g["params"] = [p for p in g["params"] if not any(p is q for q in probes)]
+    if probes:
+        groups.append({"params": probes, "weight_decay": 0.0, "scale": args.column_lr / (lr or args.lr)})
     groups = [g for g in groups if g["params"]]
     return torch.optim.AdamW(groups, lr=lr or args.lr, betas=(0.9, 0.98), eps=1e-8)
 
@@ -1107,7 +1205,17 @@ def main(argv=None):
     if args.align_weight > 0 and heads is not None:
         shape_ids = word_ids(data.manifest["shapes"], "--align-weight")
         heads.add_module("align", WordAlignment(args.text_hidden, shape_ids, args.align_weight))  # trained, saved with the heads
+    if args.column_weight > 0:
+        if args.answer_attention_weight <= 0 or heads is None:
+            raise SystemExit("--column-weight reads the heads --answer-attention-weight grounds (and needs labels.u8)")
+        lm_config = model.config.text_config
+        head_dim = getattr(lm_config, "head_dim", None) or lm_config.hidden_size // lm_config.num_attention_heads
+        heads.add_module("answer_columns", torch.nn.ModuleDict({
+            f"{layer}_{h}": torch.nn.Linear(head_dim, 1)
+            for layer in [int(x) for x in args.answer_attention_layers.split(",") if x] for h in (1, 2)}))
     shaping = None
+    if args.sign_weight > 0 and args.answer_attention_weight <= 0:
+        raise SystemExit("--sign-weight uses the spatial pairs --answer-attention-weight grounds")
     if (args.attention_weight > 0 or args.value_weight > 0 or args.answer_attention_weight > 0) and data.labels is not None:
         flag = "--attention-weight/--value-weight"
         words = {i: ("shape", c) for c, i in enumerate(word_ids(data.manifest["shapes"], flag))}
@@ -1117,7 +1225,11 @@ def main(argv=None):
                                args.attention_heads, args.attention_weight,
                                [int(x) for x in args.value_layers.split(",") if x], args.value_weight,
                                [int(x) for x in args.answer_attention_layers.split(",") if x],
-                               args.answer_attention_weight)
+                               args.answer_attention_weight,
+                               column_probes=heads.answer_columns if args.column_weight > 0 else None,
+                               column_weight=args.column_weight, grid=data.size // args.patch_size,
+                               sign_words=word_ids(["left", "right"], "--sign-weight") if args.sign_weight > 0 else None,
+                               sign_weight=args.sign_weight)
     if args.init_model is not None and not (args.resume or args.export_only):
         load_model(model, args.init_model, log_file)
     elif not (args.resume or args.export_only):
