@@ -391,12 +391,13 @@ class CacheShaping:
     LlavaForConditionalGeneration, and the model card says that its cache was shaped on purpose."""
 
     def __init__(self, model, words, attention_layers, attention_heads, attention_weight, value_layers, value_weight,
-                 answer_layers=(), answer_weight=0.0, scale=4.0, column_probes=None, column_weight=0.0, grid=12,
+                 answer_layers=(), answer_weight=0.0, scale=4.0, column_weight=0.0, grid=12,
                  sign_words=None, sign_weight=0.0):
         self.model, self.words = model, words
         # Left/right needs the two objects' columns, not just their attention: each grounded head's
-        # output at the answer position regresses its shape's column (probes are trained, not exported).
-        self.column_probes, self.column_weight, self.grid = column_probes, column_weight, grid
+        # output at the answer position regresses its shape's column (`column_probes`: the caller
+        # trains and saves them with the per-patch heads; they are not exported).
+        self.column_weight, self.grid = column_weight, grid
         # ... and the layer after the last grounded one receives "left" or "right" as the input
         # embedding of that word, the form the option lookup (learnt for colours) matches.
         self.sign_words, self.sign_weight = sign_words, sign_weight
@@ -418,8 +419,12 @@ class CacheShaping:
             attn = lm.layers[layer].self_attn
             attn.q_proj.register_forward_hook(self._keep(("q", layer)))
             attn.k_proj.register_forward_hook(self._keep(("k", layer)))
-            if column_weight > 0:
-                attn.o_proj.register_forward_pre_hook(self._keep_input(("o", layer)))
+        self.column_probes = None
+        if column_weight > 0:
+            self.column_probes = torch.nn.ModuleDict({
+                f"{layer}_{h}": torch.nn.Linear(self.head_dim, 1) for layer in self.answer_layers for h in (1, 2)})
+            for layer in self.answer_layers:
+                lm.layers[layer].self_attn.o_proj.register_forward_pre_hook(self._keep_input(("o", layer)))
         for layer in value_layers:
             lm.layers[layer].self_attn.v_proj.register_forward_hook(self._keep(("v", layer)))
         if sign_weight > 0:
@@ -535,6 +540,8 @@ class CacheShaping:
         n, patches = a["cells"].shape
         image_cols = a["starts"][:, None] + torch.arange(patches)[None]
         total, mass_sum = 0.0, 0.0
+        if self.column_weight > 0 or self.sign_weight > 0:
+            centre, pair = self.column_centres(a), self.pairs(a)
         for layer in self.answer_layers:
             probs = self.attention_probs(captured, batch, layer, a["rows"], a["cols"])     # [n, heads, T]
             chosen = probs[torch.arange(n), a["heads"]]                                     # [n, T]
@@ -542,29 +549,32 @@ class CacheShaping:
             total = total + self.answer_weight / len(self.answer_layers) * -(mass + 1e-6).log().mean()
             mass_sum += float(mass.detach().mean())
             if self.column_weight > 0:
-                total = total + self.column_weight / len(self.answer_layers) * self.column_loss(captured, batch, a, layer)
+                total = total + self.column_weight / len(self.answer_layers) * self.column_loss(
+                    captured, batch, a, layer, centre, pair)
         self.stats[4] += mass_sum / len(self.answer_layers) * n
         self.stats[5] += n
         if self.sign_weight > 0:
-            total = total + self.sign_weight * self.sign_loss(captured, a)
+            total = total + self.sign_weight * self.sign_loss(captured, a, centre, pair)
         return total
 
-    def pairs(self, a):
-        """Indices i of the (head 1 at i, head 2 at i + 1) entries of spatial turns, and whether the
-        first shape's mean column is left of the second's."""
-        n, patches = a["cells"].shape
-        columns = (torch.arange(patches) % self.grid).float()
+    def column_centres(self, a):
+        """The mean column of each entry's shape cells, 0 = leftmost patch column, 1 = rightmost."""
+        patches = a["cells"].shape[1]
+        columns = (torch.arange(patches) % self.grid).float() / (self.grid - 1)
         cells = a["cells"].float()
-        centre = (cells * columns).sum(-1) / cells.sum(-1).clamp(min=1)
-        lead = torch.nonzero(a["heads"][:-1] == 1).flatten()
-        pair = lead[(a["heads"][lead + 1] == 2) & (a["rows"][lead + 1] == a["rows"][lead])
-                    & (a["cols"][lead + 1] == a["cols"][lead])]
-        return pair, centre[pair] < centre[pair + 1]
+        return (cells * columns).sum(-1) / cells.sum(-1).clamp(min=1)
 
-    def sign_loss(self, captured, a):
-        pair, left = self.pairs(a)
+    @staticmethod
+    def pairs(a):
+        """Indices i of the (head 1 at i, head 2 at i + 1) entries of spatial turns."""
+        lead = torch.nonzero(a["heads"][:-1] == 1).flatten()
+        return lead[(a["heads"][lead + 1] == 2) & (a["rows"][lead + 1] == a["rows"][lead])
+                    & (a["cols"][lead + 1] == a["cols"][lead])]
+
+    def sign_loss(self, captured, a, centre, pair):
         if len(pair) == 0:
             return 0.0
+        left = centre[pair] < centre[pair + 1]
         hidden = captured[("h", self.sign_layer)][a["rows"][pair], a["cols"][pair]]          # [p, hidden]
         words = self.model.model.language_model.embed_tokens.weight[self.sign_words]        # [2, hidden]: left, right
         logits = F.normalize(hidden, dim=-1) @ F.normalize(words, dim=-1).T / 0.1
@@ -574,22 +584,18 @@ class CacheShaping:
             self.sign_stats[1] += len(pair)
         return F.cross_entropy(logits, label)
 
-    def column_loss(self, captured, batch, a, layer):
+    def column_loss(self, captured, batch, a, layer, target, pair):
         """Mean squared error, in units of a uniform column's variance, of each grounded head's column
-        read-out (0 = leftmost patch column, 1 = rightmost) against the mean column of its shape's cells."""
+        read-out against the mean column of its shape's cells (`target`, from column_centres)."""
         B, T = batch["input_ids"].shape
-        n, patches = a["cells"].shape
+        n = len(target)
         context = captured[("o", layer)].view(B, T, self.heads, self.head_dim)[a["rows"], a["cols"], a["heads"]]
         first = self.column_probes[f"{layer}_1"](context).squeeze(-1)
         second = self.column_probes[f"{layer}_2"](context).squeeze(-1)
         pred = torch.where(a["heads"] == 1, first, second)
-        columns = (torch.arange(patches) % self.grid).float() / (self.grid - 1)
-        cells = a["cells"].float()
-        target = (cells * columns).sum(-1) / cells.sum(-1).clamp(min=1)
         with torch.no_grad():
             self.column_stats[0] += float((pred - target).abs().sum()) * (self.grid - 1)
             self.column_stats[1] += n
-            pair, _ = self.pairs(a)
             self.column_stats[2] += int(((pred[pair] < pred[pair + 1]) == (target[pair] < target[pair + 1])).sum())
             self.column_stats[3] += len(pair)
         return ((pred - target) ** 2).mean() / (1 / 12)
@@ -1205,17 +1211,10 @@ def main(argv=None):
     if args.align_weight > 0 and heads is not None:
         shape_ids = word_ids(data.manifest["shapes"], "--align-weight")
         heads.add_module("align", WordAlignment(args.text_hidden, shape_ids, args.align_weight))  # trained, saved with the heads
-    if args.column_weight > 0:
-        if args.answer_attention_weight <= 0 or heads is None:
-            raise SystemExit("--column-weight reads the heads --answer-attention-weight grounds (and needs labels.u8)")
-        lm_config = model.config.text_config
-        head_dim = getattr(lm_config, "head_dim", None) or lm_config.hidden_size // lm_config.num_attention_heads
-        heads.add_module("answer_columns", torch.nn.ModuleDict({
-            f"{layer}_{h}": torch.nn.Linear(head_dim, 1)
-            for layer in [int(x) for x in args.answer_attention_layers.split(",") if x] for h in (1, 2)}))
+    for flag, weight in (("--column-weight", args.column_weight), ("--sign-weight", args.sign_weight)):
+        if weight > 0 and (args.answer_attention_weight <= 0 or heads is None):
+            raise SystemExit(f"{flag} reads the heads --answer-attention-weight grounds (and needs labels.u8)")
     shaping = None
-    if args.sign_weight > 0 and args.answer_attention_weight <= 0:
-        raise SystemExit("--sign-weight uses the spatial pairs --answer-attention-weight grounds")
     if (args.attention_weight > 0 or args.value_weight > 0 or args.answer_attention_weight > 0) and data.labels is not None:
         flag = "--attention-weight/--value-weight"
         words = {i: ("shape", c) for c, i in enumerate(word_ids(data.manifest["shapes"], flag))}
@@ -1226,10 +1225,11 @@ def main(argv=None):
                                [int(x) for x in args.value_layers.split(",") if x], args.value_weight,
                                [int(x) for x in args.answer_attention_layers.split(",") if x],
                                args.answer_attention_weight,
-                               column_probes=heads.answer_columns if args.column_weight > 0 else None,
                                column_weight=args.column_weight, grid=data.size // args.patch_size,
                                sign_words=word_ids(["left", "right"], "--sign-weight") if args.sign_weight > 0 else None,
                                sign_weight=args.sign_weight)
+        if shaping.column_probes is not None:   # trained and saved with the per-patch heads
+            heads.add_module("answer_columns", shaping.column_probes)
     if args.init_model is not None and not (args.resume or args.export_only):
         load_model(model, args.init_model, log_file)
     elif not (args.resume or args.export_only):
