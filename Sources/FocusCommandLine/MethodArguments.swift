@@ -35,6 +35,13 @@ public struct MethodArguments: ParsableArguments {
         var spec = MethodSpec(method: method, answerScheme: answerScheme, padToSquare: !noPad)
         switch method {
         case .focus, .relevanceHit: spec.focus = try focus.options()
+        case .oracle:
+            // The oracle shares FOCUS's union-or-canvas rule; only its distance is a parameter.
+            if let d = try focus.validatedCanvasDistance() {
+                var o = FocusOptions()
+                o.canvasDistance = d
+                spec.focus = o
+            }
         case .zoomeye:
             guard depth >= 1, [2, 4].contains(split) else { throw ValidationError("--depth must be at least 1 and --split 2 or 4") }
             var o = ZoomEyeOptions()

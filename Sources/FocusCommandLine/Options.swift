@@ -85,6 +85,9 @@ public struct FocusArguments: ParsableArguments {
     @Option(name: .long, help: "FOCUS: decoder layers FROM:TO (half-open; default 14:32 for 32 layers, else round(0.44 L):L).")
     public var layers: String?
 
+    @Option(name: .customLong("canvas-distance"), help: "FOCUS and oracle: two targets' regions whose centres are farther apart (original pixels) are answered on a canvas instead of their union crop (default 1200 at a 336-px encoder, scaled to the model's: 343 for a 96-px one).")
+    public var canvasDistance: Double?
+
     @Flag(name: .long, help: "FOCUS ablation: keys with RoPE undone instead of values.")
     public var keys = false
 
@@ -122,6 +125,16 @@ public struct FocusArguments: ParsableArguments {
         if layerProduct { o.relevance.aggregation = .product }
         o.ranking = !noRanking
         o.randomMap = randomMap
+        o.canvasDistance = try validatedCanvasDistance()
         return o
+    }
+
+    /// `--canvas-distance`, when given and positive.
+    public func validatedCanvasDistance() throws -> Double? {
+        guard let canvasDistance else { return nil }
+        guard canvasDistance > 0, canvasDistance.isFinite else {
+            throw ValidationError("--canvas-distance must be a positive number of pixels, got \(canvasDistance)")
+        }
+        return canvasDistance
     }
 }

@@ -19,10 +19,24 @@ public struct FocusOptions: Sendable, Codable, Equatable, Hashable {
     /// Type-2 questions keep every checked region above this confidence.
     public var type2Confidence: Float = 0.6
     /// Type-1 targets whose regions' centres are farther apart (original pixels) go on a canvas
-    /// instead of one union crop.
-    public var canvasDistance: Double = 1200
+    /// instead of one union crop; nil: the method document's 1200 px, set for a 336-px encoder,
+    /// scaled to the model's (`canvasDistance(inputSize:)`).
+    public var canvasDistance: Double?
 
     public init() {}
+
+    /// The canvas distance for an encoder of `inputSize` pixels. The 1200 px of the method document
+    /// leave each of two objects at their union crop about as large as a 336-px encoder needs; a
+    /// smaller encoder (the toy model's 96 px) shrinks the union to the same view sooner, so the
+    /// default scales with it.
+    public func canvasDistance(inputSize: Int) -> Double {
+        canvasDistance ?? Self.scaledToEncoder(1200, inputSize: inputSize)
+    }
+
+    /// A length in original pixels chosen for LLaVA-1.5's 336-px encoder, scaled to `inputSize`.
+    public static func scaledToEncoder(_ pixels: Double, inputSize: Int) -> Double {
+        pixels * Double(inputSize) / 336
+    }
 
     /// The step-3 parameters for a map of `grid` cells over a padded image of `paddedSide` pixels.
     public func proposalOptions(grid: Int, paddedSide: Int, inputSize: Int) -> ProposalOptions {
@@ -171,14 +185,8 @@ public struct Focus: AnsweringMethod {
         let chosen = evidence.compactMap { t in t.chosen.map { t.regions[$0].box } }
         guard !chosen.isEmpty else { return ImageView(image: image) }
         if chosen.count == 1 { return ImageView(image: image, crop: chosen[0]) }
-        var far = false
-        for (i, a) in chosen.enumerated() {
-            for b in chosen[(i + 1)...] {
-                let dx = a.centerX - b.centerX, dy = a.centerY - b.centerY
-                if (dx * dx + dy * dy).squareRoot() > options.canvasDistance { far = true }
-            }
-        }
-        return far ? ImageView(image: image, canvas: chosen) : ImageView(image: image, crop: PixelBox.union(chosen))
+        return ImageView.type1(image: image, regions: chosen,
+                               canvasDistance: options.canvasDistance(inputSize: executor.inputSize))
     }
 
 }

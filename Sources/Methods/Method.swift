@@ -69,19 +69,36 @@ public struct Vanilla: AnsweringMethod {
 /// method (it reads the answer key's boxes); questions without boxes fall back to the full image.
 public struct OracleCrop: AnsweringMethod {
     public let name = "oracle"
+    /// Single-target boxes whose centres are farther apart go on a canvas, as in FOCUS's step 5;
+    /// nil: FOCUS's default for the model's encoder (`FocusOptions.canvasDistance(inputSize:)`).
+    public var canvasDistance: Double?
 
-    public init() {}
+    public init(canvasDistance: Double? = nil) {
+        self.canvasDistance = canvasDistance
+    }
 
     public func answer(_ question: Question, executor: TaskExecutor, ledger: inout ComputeLedger) throws -> Answer {
         try executor.answerMultipleChoice(question, on: [view(for: question, executor: executor)], ledger: &ledger)
     }
 
+    /// The ground-truth boxes, each grown to the encoder's input size, shown the way FOCUS would
+    /// show them if it had found exactly them: one crop of their union, or (single targets far
+    /// apart) a canvas of the grown boxes. Questions about all instances (counting) get the union.
     public func view(for question: Question, executor: TaskExecutor) throws -> ImageView {
         guard !question.boxes.isEmpty else { return ImageView(image: question.image) }
         let size = try executor.imageSize(of: question.image)
-        let inputSize = executor.inputSize
+        let input = Double(executor.inputSize)
+        let grown = question.boxes.map { $0.enlarged(toAtLeast: input, imageWidth: size.width, imageHeight: size.height) }
+        if question.kind != .all && grown.count > 1 {
+            var options = FocusOptions()
+            options.canvasDistance = canvasDistance
+            // Decided on the objects' own centres; the canvas shows the grown boxes.
+            let decided = ImageView.type1(image: question.image, regions: question.boxes,
+                                          canvasDistance: options.canvasDistance(inputSize: executor.inputSize))
+            if decided.canvas != nil { return ImageView(image: question.image, canvas: grown) }
+        }
         let union = PixelBox.union(question.boxes)
         return ImageView(image: question.image,
-                         crop: union.enlarged(toAtLeast: Double(inputSize), imageWidth: size.width, imageHeight: size.height))
+                         crop: union.enlarged(toAtLeast: input, imageWidth: size.width, imageHeight: size.height))
     }
 }

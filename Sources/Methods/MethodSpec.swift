@@ -47,7 +47,7 @@ public struct MethodSpec: Sendable, Codable, Equatable {
         }
         switch method {
         case .vanilla: return MethodProbe(Vanilla())
-        case .oracle: return MethodProbe(OracleCrop())
+        case .oracle: return MethodProbe(OracleCrop(canvasDistance: focus?.canvasDistance))
         case .focus: return MethodProbe(Focus(options: focus ?? FocusOptions(), extractor: try extractor()))
         case .zoomeye: return MethodProbe(ZoomEye(options: zoomEye ?? ZoomEyeOptions(), extractor: try extractor()))
         case .vicrop: return MethodProbe(ViCrop(options: viCrop ?? ViCropOptions(), layers: decoderLayers))

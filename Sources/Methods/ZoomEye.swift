@@ -18,8 +18,9 @@ public struct ZoomEyeOptions: Sendable, Codable, Equatable, Hashable {
     public var visualCueThreshold = 0.6
     /// Type-2 traversal depth.
     public var type2Depth = 2
-    /// Two final boxes whose union's longer side exceeds this go on a canvas.
-    public var sideThreshold = 1000.0
+    /// Two final boxes whose union's longer side exceeds this go on a canvas; nil: ZoomEye's 1000 px,
+    /// set for a 336-px encoder, scaled to the model's as FOCUS's canvas distance is.
+    public var sideThreshold: Double?
     /// Boxes closer than this (pixels) are merged before the union.
     public var mergeBuffer = 50.0
 
@@ -142,7 +143,7 @@ public struct ZoomEye: AnsweringMethod {
                 }
             }
         }
-        let view = finalView(searched, image: question.image, size: size, patch: patch)
+        let view = finalView(searched, image: question.image, size: size, patch: patch, inputSize: executor.inputSize)
         if view.isWholeImage && !cues.names.isEmpty { fallbacks.append(.fullImage) }
         var a = try executor.answerMultipleChoice(question, on: [view], ledger: &ledger)
         a.targets = cues.names
@@ -217,11 +218,12 @@ public struct ZoomEye: AnsweringMethod {
 
     /// The answer's view: the nodes' patches merged (50-px buffer) and united; two far boxes on a
     /// canvas; the full image when nothing was found or the root is among them.
-    func finalView(_ nodes: [Node], image: URL, size: (width: Int, height: Int), patch: Int) -> ImageView {
+    func finalView(_ nodes: [Node], image: URL, size: (width: Int, height: Int), patch: Int, inputSize: Int) -> ImageView {
         guard !nodes.isEmpty, !nodes.contains(where: { $0.depth == 0 }) else { return ImageView(image: image) }
         let boxes = PixelBox.mergingOverlaps(nodes.map { patchBox($0.box, size: size, patch: patch) }, buffer: options.mergeBuffer)
         let union = PixelBox.union(boxes)
-        if boxes.count == 2 && max(union.width, union.height) > options.sideThreshold {
+        let side = options.sideThreshold ?? FocusOptions.scaledToEncoder(1000, inputSize: inputSize)
+        if boxes.count == 2 && max(union.width, union.height) > side {
             return ImageView(image: image, canvas: boxes)
         }
         return ImageView(image: image, crop: union)

@@ -196,6 +196,14 @@ final class FocusCLITests: XCTestCase {
         try expectFailure(logitsArguments(Self.sp, prompt: "USER: <image> and <image> ASSISTANT:"), mentions: ["2 <image> markers"])
     }
 
+    func testNonPositiveCanvasDistance() throws {
+        for value in ["0", "-5"] {
+            try expectFailure(["ask", "--model", Self.sp, "--image", Self.spImage, "--question", "Is the star left of the ring?",
+                               "--method", "focus", "--canvas-distance=\(value)"],
+                              mentions: ["--canvas-distance must be a positive number of pixels"])
+        }
+    }
+
     func testPromptLongerThanTheContext() throws {
         let long = "USER: <image>\n" + String(repeating: "red star blue ring ", count: 200) + "ASSISTANT:"
         try expectFailure(logitsArguments(Self.sp, prompt: long), mentions: ["context", "256"])

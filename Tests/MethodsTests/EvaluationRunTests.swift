@@ -58,4 +58,24 @@ final class EvaluationRunTests: XCTestCase {
         // Union (2,2)-(14,8), 12×6, grown to the 28 px input around (8, 5) and shifted inside: (0, 0, 28, 28).
         XCTAssertEqual(try OracleCrop().view(for: q, executor: executor).crop, PixelBox(x: 0, y: 0, width: 28, height: 28))
     }
+
+    /// The oracle follows FOCUS's step 5: single targets whose centres (here 9.0 px apart) are
+    /// farther apart than the canvas distance go on a canvas of their boxes, each grown to the input
+    /// size first; counting keeps the union; the default distance scales 1200 px to the 28-px
+    /// encoder (100 px), so these two stay a union.
+    func testOracleUsesACanvasForSingleTargetsFartherApartThanTheCanvasDistance() throws {
+        let model = try LlavaModel(directory: Self.fixtures.appendingPathComponent("models/tiny-llava-sp"))
+        let executor = LocalExecutor(model: model)
+        let image = Self.fixtures.appendingPathComponent("references/tiny-llava-sp/wide.png")   // 45×31
+        var q = Question(id: "q", image: image, text: "?", options: ["a", "b"], label: "A", category: "c", kind: .single,
+                         boxes: [PixelBox(x: 2, y: 2, width: 3, height: 3), PixelBox(x: 10, y: 4, width: 4, height: 4)])
+        XCTAssertEqual(FocusOptions().canvasDistance(inputSize: 28), 100, accuracy: 1e-9)
+        XCTAssertNil(try OracleCrop().view(for: q, executor: executor).canvas)
+        let view = try OracleCrop(canvasDistance: 8).view(for: q, executor: executor)
+        // (2,2,3,3) grown to 28 around (3.5, 3.5), shifted inside: (0,0,28,28); (10,4,4,4) around (12, 6): (0,0,28,28) too.
+        XCTAssertEqual(view.canvas, [PixelBox(x: 0, y: 0, width: 28, height: 28), PixelBox(x: 0, y: 0, width: 28, height: 28)])
+        XCTAssertNil(view.crop)
+        q.kind = .all
+        XCTAssertEqual(try OracleCrop(canvasDistance: 8).view(for: q, executor: executor).crop, PixelBox(x: 0, y: 0, width: 28, height: 28))
+    }
 }

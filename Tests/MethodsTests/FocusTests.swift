@@ -84,7 +84,7 @@ final class FocusTests: XCTestCase {
 
     func testFinalViewRules() throws {
         let ex = try executor()
-        let f = focus { _ in }
+        let f = focus { $0.canvasDistance = 1200 }   // the method document's distance, as at a 336-px encoder
         let g = ImageGeometry(originalWidth: 3000, originalHeight: 2000, paddedWidth: 3000, paddedHeight: 2000,
                               resizedWidth: 28, resizedHeight: 28, inputWidth: 28, inputHeight: 28)
         func target(_ boxes: [PixelBox], _ confidences: [Float?], chosen: Int?) -> TargetEvidence {
@@ -100,6 +100,11 @@ final class FocusTests: XCTestCase {
         XCTAssertEqual(near.crop, PixelBox(x: 0, y: 0, width: 400, height: 100))
         let apart = try f.finalView(Self.image, evidence: [target([a], [0.5], chosen: 0), target([far], [0.5], chosen: 0)], all: false, executor: ex)
         XCTAssertEqual(apart.canvas, [a, far])
+        // By default the distance scales with the encoder: 1200 · 28 / 336 = 100 px, so a and b
+        // (300 px apart) go on a canvas too.
+        let scaled = try focus { _ in }.finalView(Self.image, evidence: [target([a], [0.5], chosen: 0), target([b], [0.5], chosen: 0)],
+                                                  all: false, executor: ex)
+        XCTAssertEqual(scaled.canvas, [a, b])
         // Type 2: the regions above 0.6, overlapping ones merged.
         let overlapping = PixelBox(x: 50, y: 50, width: 100, height: 100)
         let type2 = try f.finalView(Self.image, evidence: [target([a, overlapping, b, far], [0.7, 0.8, 0.5, 0.9], chosen: 3)], all: true, executor: ex)

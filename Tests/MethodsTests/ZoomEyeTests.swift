@@ -47,12 +47,18 @@ final class ZoomEyeTests: XCTestCase {
         let image = URL(fileURLWithPath: "/x.png")
         let a = ZoomEye.Node(box: PixelBox(x: 0, y: 0, width: 336, height: 336), depth: 3)
         let near = ZoomEye.Node(box: PixelBox(x: 370, y: 0, width: 336, height: 336), depth: 3)   // 34 px gap < 50: merged
-        XCTAssertEqual(z.finalView([a, near], image: image, size: (3000, 2000), patch: 336).crop, PixelBox(x: 0, y: 0, width: 706, height: 336))
+        XCTAssertEqual(z.finalView([a, near], image: image, size: (3000, 2000), patch: 336, inputSize: 336).crop, PixelBox(x: 0, y: 0, width: 706, height: 336))
         let far = ZoomEye.Node(box: PixelBox(x: 2000, y: 1500, width: 336, height: 336), depth: 3)
-        XCTAssertEqual(z.finalView([a, far], image: image, size: (3000, 2000), patch: 336).canvas?.count, 2)
-        XCTAssertNil(z.finalView([], image: image, size: (3000, 2000), patch: 336).crop)
+        XCTAssertEqual(z.finalView([a, far], image: image, size: (3000, 2000), patch: 336, inputSize: 336).canvas?.count, 2)
+        XCTAssertNil(z.finalView([], image: image, size: (3000, 2000), patch: 336, inputSize: 336).crop)
         XCTAssertNil(z.finalView([ZoomEye.Node(box: PixelBox(x: 0, y: 0, width: 3000, height: 2000), depth: 0)], image: image,
-                                 size: (3000, 2000), patch: 336).crop)
+                                 size: (3000, 2000), patch: 336, inputSize: 336).crop)
+        // 64 px apart (not merged), union 736 px: one crop under ZoomEye's 1000 px at a 336-px
+        // encoder, a canvas under the same rule scaled to a 96-px one (286 px).
+        let apart = ZoomEye.Node(box: PixelBox(x: 400, y: 0, width: 336, height: 336), depth: 3)
+        XCTAssertEqual(z.finalView([a, apart], image: image, size: (3000, 2000), patch: 336, inputSize: 336).crop,
+                       PixelBox(x: 0, y: 0, width: 736, height: 336))
+        XCTAssertEqual(z.finalView([a, apart], image: image, size: (3000, 2000), patch: 336, inputSize: 96).canvas?.count, 2)
     }
 
     func testType2VisitsEveryNodeToDepthTwo() throws {
