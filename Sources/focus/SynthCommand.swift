@@ -157,6 +157,9 @@ struct SynthTrain: ParsableCommand {
     @Option(name: .long, help: "Chance that a sample's first candidate view is the whole scene (0-1).")
     var fullViewProbability = 0.15
 
+    @Option(name: .long, help: "Chance that a crop's side is near the input size (1x-1.5x, as FOCUS's verified regions and oracle crops of small objects) instead of log-uniform (0-1).")
+    var nativeViewShare = 0.0
+
     @Option(name: .long, help: "Cut the views from a JPEG round trip of the scene at this quality (1-100, 4:2:0, as focus synth writes benchmarks); default: lossless renders.")
     var jpegQuality: Int?
 
@@ -181,6 +184,7 @@ struct SynthTrain: ParsableCommand {
             c.minVisibleFraction = minVisibleFraction
             c.pluralVerification = pluralVerification
             c.fullViewProbability = fullViewProbability
+            c.nativeViewShare = nativeViewShare
             c.labelCell = labelCell
             c.turns = turns
             c.jpegQuality = jpegQuality

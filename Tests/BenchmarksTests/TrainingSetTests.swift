@@ -357,6 +357,27 @@ final class TrainingSetTests: SynthTestCase {
         XCTAssertLessThanOrEqual(abs(2 * existenceYes - existence.count), 1 + 2 * summary.fallbacks)
     }
 
+    /// With `nativeViewShare` 1 every crop's side is drawn from the input size to 1.5x it (a
+    /// non-square one is at most sqrt(2) longer on one side); at 0 the sides reach the short side.
+    func testNativeViewShareDrawsNearOneToOneCrops() throws {
+        func sides(_ share: Double) throws -> [Int] {
+            var c = config()
+            c.nativeViewShare = share
+            let set = try TrainingSet(config: c)
+            let scene = set.scene(0)
+            var rng = SynthRandom(seed: 7, purpose: .trainingSample, index: 0)
+            return (0..<400).map { _ in
+                let v = set.randomView(scene, near: nil, allowFull: false, rng: &rng)
+                return max(v.width, v.height)
+            }
+        }
+        let native = try sides(1), spread = try sides(0)
+        XCTAssertLessThanOrEqual(native.max()!, Int((1.5 * 32 * 2.0.squareRoot()).rounded(.up)))
+        XCTAssertGreaterThanOrEqual(native.min()!, 31)   // the longer side of a view is at least its drawn side
+        XCTAssertGreaterThan(spread.max()!, 200)
+        XCTAssertGreaterThan(spread.filter { $0 > 48 * 2 }.count, 400 / 3)
+    }
+
     // MARK: - Bad arguments
 
     func testBadTrainingArguments() throws {
@@ -381,6 +402,9 @@ final class TrainingSetTests: SynthTestCase {
         c = config()
         c.minLabelSize = 9
         expectSynthError(.badArgument, ["--min-label-size", "at most --min-apparent-size"]) { try c.validate() }
+        c = config()
+        c.nativeViewShare = 1.5
+        expectSynthError(.badArgument, ["--native-view-share", "between 0 and 1"]) { try c.validate() }
         c = config()
         c.labelCell = 5
         expectSynthError(.badArgument, ["--label-cell", "32"]) { try c.validate() }
