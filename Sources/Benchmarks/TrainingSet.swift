@@ -104,6 +104,10 @@ public struct TrainingConfig: Sendable {
     /// chroma smear; log-uniform sides make them about one view in ten, and version 7 of the toy
     /// said No to 60 % of plain diamonds there while it found them in 2x wider views.
     public var nativeViewShare = 0.0
+    /// Range of a scene's object scale as fractions of the short side (log-uniform). The default
+    /// 0.008-0.22 gives one scene in nine with objects of 15 % of the short side or more, the large
+    /// benchmark's objects; a continuation stage can ask for more of them.
+    public var objectScale: ClosedRange<Double> = 0.008...0.22
     /// Side of the cells of labels.u8 (pixels of the input); the training script's auxiliary per-patch
     /// loss wants the vision tower's patch size.
     public var labelCell = 8
@@ -155,6 +159,9 @@ public struct TrainingConfig: Sendable {
         }
         guard (1...8).contains(turns) else {
             throw SynthError(.badArgument, "--turns must be between 1 and 8, got \(turns)")
+        }
+        guard objectScale.lowerBound > 0, objectScale.upperBound <= 1.0 / 3 else {
+            throw SynthError(.badArgument, "--object-scale must be MIN-MAX fractions of the short side within (0, 0.33], got \(objectScale.lowerBound)-\(objectScale.upperBound)")
         }
         guard (0...1).contains(nativeViewShare) else {
             throw SynthError(.badArgument, "--native-view-share must be between 0 and 1, got \(nativeViewShare)")
@@ -274,7 +281,7 @@ public struct TrainingSet: Sendable {
         var rng = SynthRandom(seed: c.seed, purpose: .trainingScene, index: k)
         let background = ScenePlanner.background(width: c.width, height: c.height, rng: &rng)
         let short = Double(min(c.width, c.height))
-        let base = rng.logUniform(max(6, 0.008 * short), 0.22 * short)
+        let base = rng.logUniform(max(6, c.objectScale.lowerBound * short), max(6, c.objectScale.upperBound * short))
         let lo = max(ObjectSizeRange.minimumPixels, Int(0.75 * base)), hi = max(lo, min(Int(short) / 3, Int(1.25 * base)))
         let sizes = lo...hi
         let shapes = rng.shuffled(ObjectShape.allCases)
@@ -818,6 +825,7 @@ public struct TrainingSet: Sendable {
             ("plural_verification", .double(c.pluralVerification)),
             ("full_view_probability", .double(c.fullViewProbability)),
             ("native_view_share", .double(c.nativeViewShare)),
+            ("object_scale", .array([.double(c.objectScale.lowerBound), .double(c.objectScale.upperBound)])),
             ("jpeg_quality", c.jpegQuality.map { .int($0) } ?? .null),
             ("jpeg_share", .double(c.jpegQuality == nil ? 0 : c.jpegShare)),
             ("preprocessing", .object([

@@ -160,6 +160,9 @@ struct SynthTrain: ParsableCommand {
     @Option(name: .long, help: "Chance that a crop's side is near the input size (1x-1.5x, as FOCUS's verified regions and oracle crops of small objects) instead of log-uniform (0-1).")
     var nativeViewShare = 0.0
 
+    @Option(name: .long, help: "A scene's object scale, MIN-MAX fractions of the short side, log-uniform (default 0.008-0.22).")
+    var objectScale: String?
+
     @Option(name: .long, help: "Cut the views from a JPEG round trip of the scene at this quality (1-100, 4:2:0, as focus synth writes benchmarks); default: lossless renders.")
     var jpegQuality: Int?
 
@@ -185,6 +188,13 @@ struct SynthTrain: ParsableCommand {
             c.pluralVerification = pluralVerification
             c.fullViewProbability = fullViewProbability
             c.nativeViewShare = nativeViewShare
+            if let objectScale {
+                let parts = objectScale.split(separator: "-").map { Double($0) }
+                guard parts.count == 2, let lo = parts[0], let hi = parts[1], lo <= hi else {
+                    throw SynthError(.badArgument, "--object-scale must be MIN-MAX (fractions of the short side, MIN <= MAX), got '\(objectScale)'")
+                }
+                c.objectScale = lo...hi
+            }
             c.labelCell = labelCell
             c.turns = turns
             c.jpegQuality = jpegQuality

@@ -378,6 +378,23 @@ final class TrainingSetTests: SynthTestCase {
         XCTAssertGreaterThan(spread.filter { $0 > 48 * 2 }.count, 400 / 3)
     }
 
+    /// `objectScale` bounds every scene's object sizes: 0.75x-1.25x a base drawn within the range
+    /// (fractions of the 384-px short side), clamped to a third of it.
+    func testObjectScaleBoundsTheScenesObjectSizes() throws {
+        var c = config()
+        c.objectScale = 0.15...0.3
+        let set = try TrainingSet(config: c)
+        for k in 0..<20 {
+            for o in set.scene(k).objects {
+                XCTAssertGreaterThanOrEqual(Double(o.box.longestSide) + 1, 0.75 * 0.15 * 384 * 0.7, "scene \(k)")
+                XCTAssertLessThanOrEqual(o.box.longestSide, 384 / 3 + 1, "scene \(k)")
+            }
+        }
+        c.objectScale = 0.01...0.02
+        let small = try TrainingSet(config: c)
+        for k in 0..<20 { for o in small.scene(k).objects { XCTAssertLessThanOrEqual(Double(o.box.longestSide), 1.25 * 0.02 * 384 + 2) } }
+    }
+
     // MARK: - Bad arguments
 
     func testBadTrainingArguments() throws {
@@ -402,6 +419,9 @@ final class TrainingSetTests: SynthTestCase {
         c = config()
         c.minLabelSize = 9
         expectSynthError(.badArgument, ["--min-label-size", "at most --min-apparent-size"]) { try c.validate() }
+        c = config()
+        c.objectScale = 0.1...0.5
+        expectSynthError(.badArgument, ["--object-scale", "(0, 0.33]"]) { try c.validate() }
         c = config()
         c.nativeViewShare = 1.5
         expectSynthError(.badArgument, ["--native-view-share", "between 0 and 1"]) { try c.validate() }
