@@ -30,7 +30,12 @@ public struct FocusOptions: Sendable, Codable, Equatable, Hashable {
     /// smaller encoder (the toy model's 96 px) shrinks the union to the same view sooner, so the
     /// default scales with it.
     public func canvasDistance(inputSize: Int) -> Double {
-        canvasDistance ?? Self.scaledToEncoder(1200, inputSize: inputSize)
+        canvasDistance ?? Self.defaultCanvasDistance(inputSize: inputSize)
+    }
+
+    /// The method document's 1200 px scaled to an encoder of `inputSize` pixels.
+    public static func defaultCanvasDistance(inputSize: Int) -> Double {
+        scaledToEncoder(1200, inputSize: inputSize)
     }
 
     /// A length in original pixels chosen for LLaVA-1.5's 336-px encoder, scaled to `inputSize`.

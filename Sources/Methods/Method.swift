@@ -70,7 +70,7 @@ public struct Vanilla: AnsweringMethod {
 public struct OracleCrop: AnsweringMethod {
     public let name = "oracle"
     /// Single-target boxes whose centres are farther apart go on a canvas, as in FOCUS's step 5;
-    /// nil: FOCUS's default for the model's encoder (`FocusOptions.canvasDistance(inputSize:)`).
+    /// nil: FOCUS's default for the model's encoder (`FocusOptions.defaultCanvasDistance(inputSize:)`).
     public var canvasDistance: Double?
 
     public init(canvasDistance: Double? = nil) {
@@ -88,14 +88,12 @@ public struct OracleCrop: AnsweringMethod {
         guard !question.boxes.isEmpty else { return ImageView(image: question.image) }
         let size = try executor.imageSize(of: question.image)
         let input = Double(executor.inputSize)
-        let grown = question.boxes.map { $0.enlarged(toAtLeast: input, imageWidth: size.width, imageHeight: size.height) }
-        if question.kind != .all && grown.count > 1 {
-            var options = FocusOptions()
-            options.canvasDistance = canvasDistance
-            // Decided on the objects' own centres; the canvas shows the grown boxes.
-            let decided = ImageView.type1(image: question.image, regions: question.boxes,
-                                          canvasDistance: options.canvasDistance(inputSize: executor.inputSize))
-            if decided.canvas != nil { return ImageView(image: question.image, canvas: grown) }
+        let distance = canvasDistance ?? FocusOptions.defaultCanvasDistance(inputSize: executor.inputSize)
+        // Decided on the objects' own centres; the canvas shows the boxes grown to the input size.
+        if question.kind != .all && PixelBox.centresSpread(question.boxes, beyond: distance) {
+            return ImageView(image: question.image, canvas: question.boxes.map {
+                $0.enlarged(toAtLeast: input, imageWidth: size.width, imageHeight: size.height)
+            })
         }
         let union = PixelBox.union(question.boxes)
         return ImageView(image: question.image,

@@ -23,16 +23,11 @@ public struct ImageView: Sendable, Codable, Hashable {
 
     /// The answer view for the regions of several single targets (method document, step 5): their
     /// union crop, or a canvas of the regions when any two centres are more than `canvasDistance`
-    /// pixels apart. FOCUS and the oracle crop share it.
+    /// pixels apart.
     public static func type1(image: URL, regions: [PixelBox], canvasDistance: Double) -> ImageView {
         guard regions.count > 1 else { return ImageView(image: image, crop: regions.first) }
-        for (i, a) in regions.enumerated() {
-            for b in regions[(i + 1)...] {
-                let dx = a.centerX - b.centerX, dy = a.centerY - b.centerY
-                if (dx * dx + dy * dy).squareRoot() > canvasDistance { return ImageView(image: image, canvas: regions) }
-            }
-        }
-        return ImageView(image: image, crop: PixelBox.union(regions))
+        return PixelBox.centresSpread(regions, beyond: canvasDistance)
+            ? ImageView(image: image, canvas: regions) : ImageView(image: image, crop: PixelBox.union(regions))
     }
 }
 

@@ -38,6 +38,17 @@ public struct PixelBox: Sendable, Codable, Equatable, Hashable {
         return PixelBox(x: nx, y: ny, width: nw, height: nh)
     }
 
+    /// Whether any two of `boxes` have centres more than `distance` pixels apart (step 5's canvas rule).
+    public static func centresSpread(_ boxes: [PixelBox], beyond distance: Double) -> Bool {
+        for (i, a) in boxes.enumerated() {
+            for b in boxes[(i + 1)...] {
+                let dx = a.centerX - b.centerX, dy = a.centerY - b.centerY
+                if (dx * dx + dy * dy).squareRoot() > distance { return true }
+            }
+        }
+        return false
+    }
+
     /// The smallest box holding all of `boxes` (not empty).
     public static func union(_ boxes: [PixelBox]) -> PixelBox {
         let x0 = boxes.map(\.x).min()!, y0 = boxes.map(\.y).min()!
