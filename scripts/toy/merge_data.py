@@ -3,7 +3,8 @@
 synth-train invocation cannot draw together (e.g. a share of large-object scenes beside the usual
 scale range). Images and per-patch labels are appended in order; sample ids and image indices are
 renumbered; the manifests must agree on everything the training script reads (input size, label cell,
-vocabularies), and the merged manifest records its parts.
+vocabularies). The merged manifest holds only those shared fields and the new counts; what differs
+per part (seed, mix, scale range, kind counts) stays in the parts' manifests, which it records.
 
     scripts/toy/merge_data.py --out out/merged out/data-a out/data-b
 """
@@ -14,7 +15,8 @@ import sys
 from pathlib import Path
 
 # Manifest fields that must be equal across parts: train.py reads them for the whole folder.
-SHARED = ("input_size", "label_cell", "shapes", "colors", "chat_format", "preprocessing")
+SHARED = ("generator", "version", "input_size", "images_layout", "label_cell", "labels_layout", "shapes", "colors",
+          "plurals", "chat_format", "preprocessing")
 
 
 def main(argv=None):
@@ -53,7 +55,11 @@ def main(argv=None):
                     sys.exit(f"{part}/labels.u8: expected {count * label_bytes} bytes for {count} images")
                 with open(part / "labels.u8", "rb") as f:
                     shutil.copyfileobj(f, labels, 1 << 24)
+            # Read line by line as build_tokenizer.read_samples does (blank lines skipped), without
+            # importing it: it pulls in the tokenizers package, which a file copy does not need.
             for line in open(part / "samples.jsonl", encoding="utf-8"):
+                if not line.strip():
+                    continue
                 s = json.loads(line)
                 s["id"] = sample_id
                 sample_id += 1
@@ -61,7 +67,7 @@ def main(argv=None):
                     s["image_index"] += images_offset
                 samples.write(json.dumps(s) + "\n")
             images_offset += count
-    merged = dict(manifests[0])
+    merged = {key: manifests[0][key] for key in SHARED if key in manifests[0]}
     merged["count"] = sample_id
     merged["images"] = images_offset
     merged["merged_from"] = [{"folder": str(part), "manifest": m} for part, m in zip(args.parts, manifests)]
