@@ -582,14 +582,7 @@ class CacheShaping:
         chosen = torch.nonzero(a["colors"] >= 0).flatten()
         if len(chosen) == 0:
             return 0.0
-        hidden = captured[("h", self.sign_layer)][a["rows"][chosen], a["cols"][chosen]]      # [p, hidden]
-        words = self.model.model.language_model.embed_tokens.weight[self.color_words]       # [colours, hidden]
-        logits = F.normalize(hidden, dim=-1) @ F.normalize(words, dim=-1).T / 0.1
-        label = a["colors"][chosen]
-        with torch.no_grad():
-            self.color_stats[0] += int((logits.argmax(-1) == label).sum())
-            self.color_stats[1] += len(chosen)
-        return F.cross_entropy(logits, label)
+        return self.word_loss(captured, a, chosen, self.color_words, a["colors"][chosen], self.color_stats)
 
     def column_centres(self, a):
         """The mean column of each entry's shape cells, 0 = leftmost patch column, 1 = rightmost."""
@@ -609,13 +602,18 @@ class CacheShaping:
         if len(pair) == 0:
             return 0.0
         left = centre[pair] < centre[pair + 1]
-        hidden = captured[("h", self.sign_layer)][a["rows"][pair], a["cols"][pair]]          # [p, hidden]
-        words = self.model.model.language_model.embed_tokens.weight[self.sign_words]        # [2, hidden]: left, right
+        return self.word_loss(captured, a, pair, self.sign_words, (~left).long(), self.sign_stats)   # words: left, right
+
+    def word_loss(self, captured, a, entries, word_ids, label, stats):
+        """Cross-entropy of the hidden state entering `sign_layer` at the answer positions of `entries`,
+        classified by its cosine (temperature 0.1) to the input embeddings of `word_ids`; counts the
+        argmax hits into `stats`."""
+        hidden = captured[("h", self.sign_layer)][a["rows"][entries], a["cols"][entries]]    # [p, hidden]
+        words = self.model.model.language_model.embed_tokens.weight[word_ids]               # [words, hidden]
         logits = F.normalize(hidden, dim=-1) @ F.normalize(words, dim=-1).T / 0.1
-        label = (~left).long()
         with torch.no_grad():
-            self.sign_stats[0] += int((logits.argmax(-1) == label).sum())
-            self.sign_stats[1] += len(pair)
+            stats[0] += int((logits.argmax(-1) == label).sum())
+            stats[1] += len(entries)
         return F.cross_entropy(logits, label)
 
     def column_loss(self, captured, batch, a, layer, target, pair):
