@@ -139,6 +139,25 @@ def parse_args(argv=None):
                         "layer after --answer-attention-layers is classified by its cosine to the input embeddings of "
                         "the colour words, against the named object's colour under its cells, as --sign-weight does "
                         "for left/right (0: none)")
+    p.add_argument("--option-attention-weight", type=float, default=0.0,
+                   help="weight of the option words' attention in attribute turns: in --option-attention-layers, head "
+                        "--option-attention-head of each colour option puts its attention on the named object's cells; "
+                        "in --option-quiet-layers no head of it attends to other image tokens (a full view's colour "
+                        "answer is lost where the options, at layer 0, read every object of their colour; 0: none)")
+    p.add_argument("--option-attention-layers", default="1", help="decoder layers where an option attends to the object")
+    p.add_argument("--option-attention-head", type=int, default=3, help="the head of --option-attention-layers")
+    p.add_argument("--option-quiet-layers", default="0",
+                   help="decoder layers where an option's heads keep off the image tokens outside the named object")
+    p.add_argument("--option-quiet-eps", type=float, default=0.0,
+                   help="in --option-quiet-layers, penalise log(share + eps) - log(eps) instead of -log(1 - share): "
+                        "a gradient 1/(share + eps) that takes the share to about eps (stage 3o: under -log(1 - share) "
+                        "the share fell to 3 %% and the decoder still read the distractors through it; 0: that form)")
+    p.add_argument("--lookup-weight", type=float, default=0.0,
+                   help="weight of the option lookup at the answer of attribute turns: in --lookup-layer, head "
+                        "--lookup-head of the position that predicts the letter attends to the option word naming the "
+                        "object's colour (its commonest colour label; 0: none)")
+    p.add_argument("--lookup-layer", type=int, default=3)
+    p.add_argument("--lookup-head", type=int, default=0)
     p.add_argument("--column-lr", type=float, default=3e-3,
                    help="peak learning rate of the --column-weight probes (they follow the same schedule)")
     p.add_argument("--position-weight", type=float, default=0.0,
@@ -397,8 +416,19 @@ class CacheShaping:
 
     def __init__(self, model, words, attention_layers, attention_heads, attention_weight, value_layers, value_weight,
                  answer_layers=(), answer_weight=0.0, scale=4.0, column_weight=0.0, grid=12,
-                 sign_words=None, sign_weight=0.0, color_words=None, color_weight=0.0):
+                 sign_words=None, sign_weight=0.0, color_words=None, color_weight=0.0,
+                 option_weight=0.0, option_layers=(), option_head=3, quiet_layers=(), quiet_eps=0.0,
+                 lookup_weight=0.0, lookup_layer=3, lookup_head=0):
         self.model, self.words = model, words
+        # The options of an attribute turn: found by the diagnosis of version 9 (masking, in layer 0
+        # only, the option words' attention to image tokens outside the named object takes a large
+        # object's colour in a full view from 67 to 96 %): an option word learnt to read every object
+        # of its colour, which on a crop is the object but in a full view is also each distractor.
+        self.option_weight, self.option_head, self.quiet_eps = option_weight, option_head, quiet_eps
+        self.option_layers, self.quiet_layers = list(option_layers), list(quiet_layers)
+        self.lookup_weight, self.lookup_layer, self.lookup_head = lookup_weight, lookup_layer, lookup_head
+        self.lookup_stats = [0.0, 0]
+        self.option_stats = [0.0, 0.0, 0]   # mass on the object (attention layers), elsewhere (quiet), entries
         # Left/right needs the two objects' columns, not just their attention: each grounded head's
         # output at the answer position regresses its shape's column (`column_probes`: the caller
         # trains and saves them with the per-patch heads; they are not exported).
@@ -424,7 +454,14 @@ class CacheShaping:
         for layer in set(attention_layers) | set(value_layers) | set(self.answer_layers):
             if not 0 <= layer < len(lm.layers):
                 raise SystemExit(f"decoder layer {layer} out of range (the decoder has {len(lm.layers)})")
-        for layer in set(attention_layers) | set(self.answer_layers if answer_weight > 0 else []):
+        for layer in set(self.option_layers) | set(self.quiet_layers) | set([lookup_layer] if lookup_weight > 0 else []):
+            if not 0 <= layer < len(lm.layers):
+                raise SystemExit(f"decoder layer {layer} out of range (the decoder has {len(lm.layers)})")
+        if not 0 <= option_head < self.heads:
+            raise SystemExit(f"--option-attention-head {option_head} out of range (the decoder has {self.heads} heads)")
+        for layer in set(attention_layers) | set(self.answer_layers if answer_weight > 0 else []) \
+                | set(self.option_layers + self.quiet_layers if option_weight > 0 else []) \
+                | set([lookup_layer] if lookup_weight > 0 else []):
             attn = lm.layers[layer].self_attn
             attn.q_proj.register_forward_hook(self._keep(("q", layer)))
             attn.k_proj.register_forward_hook(self._keep(("k", layer)))
@@ -502,7 +539,8 @@ class CacheShaping:
         """For every attribute or spatial turn: the position that predicts its first answer token, the
         head (1 for the first shape the turn's prompt names, 2 for the second) and that shape's cells.
         A spatial turn counts only when both of its shapes have labelled cells."""
-        rows, cols, heads, cells, starts, colors = [], [], [], [], [], []
+        rows, cols, heads, cells, starts, colors, lookups = [], [], [], [], [], [], []
+        options = dict(rows=[], cols=[], cells=[], starts=[])
         for b, (ids, spans, kinds) in enumerate(seqs):
             image = np.flatnonzero(ids == image_id)
             if len(image) == 0:
@@ -517,6 +555,14 @@ class CacheShaping:
                         if mask is not None:
                             found.append(mask)
                     need = 1 if kind == "attribute" else 2
+                    if kind == "attribute" and found and bool(found[0].any()):
+                        for t in range(begin, lo):
+                            word = words.get(int(ids[t]))
+                            if word is not None and word[0] == "color":
+                                options["rows"].append(b)
+                                options["cols"].append(t)
+                                options["cells"].append(found[0])
+                                options["starts"].append(int(image[0]))
                     if len(found) >= need and all(bool(m.any()) for m in found[:need]):
                         for h, mask in enumerate(found[:need]):
                             # the named object's colour (attribute turns; -1 otherwise): the commonest
@@ -528,6 +574,13 @@ class CacheShaping:
                                 if len(under):
                                     colour = int(torch.bincount(under).argmax()) - 1
                             colors.append(colour)
+                            # the option word naming that colour (-1: none of the prompt's)
+                            lookup = -1
+                            if kind == "attribute" and colour >= 0:
+                                for t in range(begin, lo):
+                                    if words.get(int(ids[t])) == ("color", colour):
+                                        lookup = t
+                            lookups.append(lookup)
                             rows.append(b)
                             cols.append(lo - 1)
                             heads.append(1 + h)
@@ -536,8 +589,13 @@ class CacheShaping:
                 begin = hi
         if not rows:
             return None
+        opts = None
+        if options["rows"]:
+            opts = dict(rows=torch.tensor(options["rows"]), cols=torch.tensor(options["cols"]),
+                        cells=torch.stack(options["cells"]), starts=torch.tensor(options["starts"]))
         return dict(rows=torch.tensor(rows), cols=torch.tensor(cols), heads=torch.tensor(heads),
-                    cells=torch.stack(cells), starts=torch.tensor(starts), colors=torch.tensor(colors))
+                    cells=torch.stack(cells), starts=torch.tensor(starts), colors=torch.tensor(colors), options=opts,
+                    lookups=torch.tensor(lookups))
 
     def attention_probs(self, captured, batch, layer, rows, cols):
         """Attention probabilities [n, heads, T] of the query positions (rows, cols) in `layer`, as
@@ -576,7 +634,40 @@ class CacheShaping:
             total = total + self.sign_weight * self.sign_loss(captured, a, centre, pair)
         if self.color_weight > 0:
             total = total + self.color_weight * self.color_loss(captured, a)
+        chosen = torch.nonzero(a["lookups"] >= 0).flatten()
+        if self.lookup_weight > 0 and len(chosen):
+            probs = self.attention_probs(captured, batch, self.lookup_layer, a["rows"][chosen], a["cols"][chosen])
+            mass = probs[torch.arange(len(chosen)), self.lookup_head].gather(1, a["lookups"][chosen][:, None])[:, 0]
+            total = total + self.lookup_weight * -(mass + 1e-6).log().mean()
+            self.lookup_stats[0] += float(mass.detach().sum())
+            self.lookup_stats[1] += len(chosen)
         return total
+
+    def option_loss(self, captured, batch, o):
+        """-log of the object's share of head --option-attention-head in the attention layers, and
+        -log(1 - the share of the other image tokens) over every head in the quiet layers."""
+        n, patches = o["cells"].shape
+        image_cols = o["starts"][:, None] + torch.arange(patches)[None]
+        total = 0.0
+        layers = self.option_layers + self.quiet_layers
+        for layer in set(layers):
+            probs = self.attention_probs(captured, batch, layer, o["rows"], o["cols"])        # [n, heads, T]
+            on_image = probs.gather(2, image_cols[:, None, :].expand(n, self.heads, patches))
+            target = (on_image * o["cells"][:, None, :]).sum(-1)                              # [n, heads]
+            elsewhere = (on_image * ~o["cells"][:, None, :]).sum(-1)
+            if layer in self.option_layers:
+                mass = target[:, self.option_head]
+                total = total + -(mass + 1e-6).log().mean() / len(layers)
+                self.option_stats[0] += float(mass.detach().mean()) * n / len(self.option_layers)
+            if layer in self.quiet_layers:
+                if self.quiet_eps > 0:
+                    quiet = (elsewhere + self.quiet_eps).log() - math.log(self.quiet_eps)
+                else:
+                    quiet = -(1 - elsewhere + 1e-6).log()
+                total = total + quiet.mean() / len(layers)
+                self.option_stats[1] += float(elsewhere.detach().mean()) * n / len(self.quiet_layers)
+        self.option_stats[2] += n
+        return self.option_weight * total
 
     def color_loss(self, captured, a):
         chosen = torch.nonzero(a["colors"] >= 0).flatten()
@@ -641,6 +732,8 @@ class CacheShaping:
         total = 0.0
         if self.answer_weight > 0 and g.get("answer") is not None:
             total = total + self.answer_loss(captured, batch, g["answer"])
+        if self.option_weight > 0 and g.get("answer") is not None and g["answer"].get("options") is not None:
+            total = total + self.option_loss(captured, batch, g["answer"]["options"])
         rows, cols, cells = g["rows"], g["cols"], g["cells"]
         n, patches = cells.shape
         if n == 0:
@@ -695,6 +788,16 @@ class CacheShaping:
         if self.color_weight > 0 and self.color_stats[1]:
             parts.append(f"colour word at layer {self.sign_layer} {self.color_stats[0] / self.color_stats[1] * 100:.1f}%")
         self.color_stats = [0, 0]
+        if self.lookup_weight > 0 and self.lookup_stats[1]:
+            parts.append(f"answer on the object's colour option {self.lookup_stats[0] / self.lookup_stats[1] * 100:.1f}%")
+        self.lookup_stats = [0.0, 0]
+        on_object, elsewhere, options = self.option_stats
+        self.option_stats = [0.0, 0.0, 0]
+        if self.option_weight > 0 and options:
+            if self.option_layers:
+                parts.append(f"options on object {on_object / options * 100:.1f}%")
+            if self.quiet_layers:
+                parts.append(f"options on other image tokens {elsewhere / options * 100:.1f}%")
         if self.column_weight > 0 and entries:
             parts.append(f"answer column error {err / entries:.2f} cells, "
                          f"left/right from it {right / max(1, pairs) * 100:.1f}% ({pairs // len(self.answer_layers)})")
@@ -1266,7 +1369,13 @@ def main(argv=None):
                                sign_weight=args.sign_weight,
                                color_words=word_ids(data.manifest["colors"], "--color-weight")
                                if args.color_weight > 0 else None,
-                               color_weight=args.color_weight)
+                               color_weight=args.color_weight,
+                               option_weight=args.option_attention_weight,
+                               option_layers=[int(x) for x in args.option_attention_layers.split(",") if x],
+                               option_head=args.option_attention_head,
+                               quiet_layers=[int(x) for x in args.option_quiet_layers.split(",") if x],
+                               quiet_eps=args.option_quiet_eps, lookup_weight=args.lookup_weight,
+                               lookup_layer=args.lookup_layer, lookup_head=args.lookup_head)
         if shaping.column_probes is not None:   # trained and saved with the per-patch heads
             heads.add_module("answer_columns", shaping.column_probes)
     if args.init_model is not None and not (args.resume or args.export_only):
