@@ -177,6 +177,11 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
+def layer_list(text: str):
+    """The decoder layers of a comma-separated flag value ('' for none)."""
+    return [int(x) for x in text.split(",") if x]
+
+
 def log(msg, file=None):
     line = f"[{time.strftime('%H:%M:%S')}] {msg}"
     print(line, flush=True)
@@ -451,17 +456,18 @@ class CacheShaping:
         self.heads = lm.config.num_attention_heads
         self.head_dim = lm.config.hidden_size // self.heads if getattr(lm.config, "head_dim", None) is None \
             else lm.config.head_dim
-        for layer in set(attention_layers) | set(value_layers) | set(self.answer_layers):
+        # the layers whose attention a loss recomputes (attention_probs reads their q and k)
+        attended = set(attention_layers) | set(self.answer_layers if answer_weight > 0 else []) \
+            | set(self.option_layers + self.quiet_layers if option_weight > 0 else []) \
+            | ({lookup_layer} if lookup_weight > 0 else set())
+        for layer in attended | set(value_layers) | set(self.answer_layers) | set(self.option_layers) \
+                | set(self.quiet_layers):
             if not 0 <= layer < len(lm.layers):
                 raise SystemExit(f"decoder layer {layer} out of range (the decoder has {len(lm.layers)})")
-        for layer in set(self.option_layers) | set(self.quiet_layers) | set([lookup_layer] if lookup_weight > 0 else []):
-            if not 0 <= layer < len(lm.layers):
-                raise SystemExit(f"decoder layer {layer} out of range (the decoder has {len(lm.layers)})")
-        if not 0 <= option_head < self.heads:
-            raise SystemExit(f"--option-attention-head {option_head} out of range (the decoder has {self.heads} heads)")
-        for layer in set(attention_layers) | set(self.answer_layers if answer_weight > 0 else []) \
-                | set(self.option_layers + self.quiet_layers if option_weight > 0 else []) \
-                | set([lookup_layer] if lookup_weight > 0 else []):
+        for flag, head in (("--option-attention-head", option_head), ("--lookup-head", lookup_head)):
+            if not 0 <= head < self.heads:
+                raise SystemExit(f"{flag} {head} out of range (the decoder has {self.heads} heads)")
+        for layer in attended:
             attn = lm.layers[layer].self_attn
             attn.q_proj.register_forward_hook(self._keep(("q", layer)))
             attn.k_proj.register_forward_hook(self._keep(("k", layer)))
@@ -555,14 +561,16 @@ class CacheShaping:
                         if mask is not None:
                             found.append(mask)
                     need = 1 if kind == "attribute" else 2
-                    if kind == "attribute" and found and bool(found[0].any()):
-                        for t in range(begin, lo):
-                            word = words.get(int(ids[t]))
-                            if word is not None and word[0] == "color":
-                                options["rows"].append(b)
-                                options["cols"].append(t)
-                                options["cells"].append(found[0])
-                                options["starts"].append(int(image[0]))
+                    # the colour options of an attribute turn: (position, colour class)
+                    choices = [] if kind != "attribute" else [
+                        (t, words[int(ids[t])][1]) for t in range(begin, lo)
+                        if words.get(int(ids[t]), ("",))[0] == "color"]
+                    if choices and found and bool(found[0].any()):
+                        for t, _ in choices:
+                            options["rows"].append(b)
+                            options["cols"].append(t)
+                            options["cells"].append(found[0])
+                            options["starts"].append(int(image[0]))
                     if len(found) >= need and all(bool(m.any()) for m in found[:need]):
                         for h, mask in enumerate(found[:need]):
                             # the named object's colour (attribute turns; -1 otherwise): the commonest
@@ -575,12 +583,7 @@ class CacheShaping:
                                     colour = int(torch.bincount(under).argmax()) - 1
                             colors.append(colour)
                             # the option word naming that colour (-1: none of the prompt's)
-                            lookup = -1
-                            if kind == "attribute" and colour >= 0:
-                                for t in range(begin, lo):
-                                    if words.get(int(ids[t])) == ("color", colour):
-                                        lookup = t
-                            lookups.append(lookup)
+                            lookups.append(max((t for t, c in choices if c == colour and colour >= 0), default=-1))
                             rows.append(b)
                             cols.append(lo - 1)
                             heads.append(1 + h)
@@ -1359,10 +1362,10 @@ def main(argv=None):
         words = {i: ("shape", c) for c, i in enumerate(word_ids(data.manifest["shapes"], flag))}
         words.update({i: ("color", c) for c, i in enumerate(word_ids(data.manifest["colors"], flag))})
         words.update({i: ("shape", c) for c, i in variant_ids(data.manifest["shapes"])})
-        shaping = CacheShaping(model, words, [int(x) for x in args.attention_layers.split(",") if x],
+        shaping = CacheShaping(model, words, layer_list(args.attention_layers),
                                args.attention_heads, args.attention_weight,
-                               [int(x) for x in args.value_layers.split(",") if x], args.value_weight,
-                               [int(x) for x in args.answer_attention_layers.split(",") if x],
+                               layer_list(args.value_layers), args.value_weight,
+                               layer_list(args.answer_attention_layers),
                                args.answer_attention_weight,
                                column_weight=args.column_weight, grid=data.size // args.patch_size,
                                sign_words=word_ids(["left", "right"], "--sign-weight") if args.sign_weight > 0 else None,
@@ -1371,9 +1374,9 @@ def main(argv=None):
                                if args.color_weight > 0 else None,
                                color_weight=args.color_weight,
                                option_weight=args.option_attention_weight,
-                               option_layers=[int(x) for x in args.option_attention_layers.split(",") if x],
+                               option_layers=layer_list(args.option_attention_layers),
                                option_head=args.option_attention_head,
-                               quiet_layers=[int(x) for x in args.option_quiet_layers.split(",") if x],
+                               quiet_layers=layer_list(args.option_quiet_layers),
                                quiet_eps=args.option_quiet_eps, lookup_weight=args.lookup_weight,
                                lookup_layer=args.lookup_layer, lookup_head=args.lookup_head)
         if shaping.column_probes is not None:   # trained and saved with the per-patch heads
