@@ -117,11 +117,17 @@ public enum QuestionText {
 // MARK: - Building questions from facts
 
 extension SynthQuestion {
-    /// "What is the color of the {shape}?" with the true colour and three others from `colors`.
+    /// "What is the color of the {shape}?" with the true colour and three others from `colors`: the
+    /// `decoys` first (up to three, in their order), the rest drawn at random.
     public static func attribute(
-        shape: ObjectShape, color: ObjectColor, box: SceneBox, colors: [ObjectColor], rng: inout SynthRandom
+        shape: ObjectShape, color: ObjectColor, box: SceneBox, colors: [ObjectColor],
+        decoys: [ObjectColor] = [], rng: inout SynthRandom
     ) -> SynthQuestion {
-        let others = rng.sample(colors.filter { $0 != color }, count: 3)
+        var others: [ObjectColor] = []
+        for d in decoys where d != color && !others.contains(d) && others.count < 3 { others.append(d) }
+        if others.count < 3 {
+            others += rng.sample(colors.filter { $0 != color && !others.contains($0) }, count: 3 - others.count)
+        }
         return SynthQuestion(
             type: .attribute, question: QuestionText.attribute(shape), options: [color.name] + others.map(\.name),
             targetObjects: [shape.name], boxes: [box], targets: [shape.name])

@@ -104,6 +104,12 @@ public struct TrainingConfig: Sendable {
     /// chroma smear; log-uniform sides make them about one view in ten, and version 7 of the toy
     /// said No to 60 % of plain diamonds there while it found them in 2x wider views.
     public var nativeViewShare = 0.0
+    /// Chance that an attribute sample's wrong options are the colours of the other objects in the
+    /// view (largest first; random ones fill up). With random options a colour seen in a crop is
+    /// almost always the answer, and version 9 of the toy learnt exactly that: each option line reads
+    /// every patch of its own colour in layer 0, so in a full view the distractors' colours score too
+    /// (large-object colour 67 %, 95 % with those reads masked). Decoys make that read worthless.
+    public var decoyColorShare = 0.0
     /// Range of a scene's object scale as fractions of the short side (log-uniform). The default
     /// 0.008-0.22 gives one scene in nine with objects of 15 % of the short side or more, the large
     /// benchmark's objects; a continuation stage can ask for more of them.
@@ -165,6 +171,9 @@ public struct TrainingConfig: Sendable {
         }
         guard (0...1).contains(nativeViewShare) else {
             throw SynthError(.badArgument, "--native-view-share must be between 0 and 1, got \(nativeViewShare)")
+        }
+        guard (0...1).contains(decoyColorShare) else {
+            throw SynthError(.badArgument, "--decoy-color-share must be between 0 and 1, got \(decoyColorShare)")
         }
         guard (0...1).contains(fullViewProbability) else {
             throw SynthError(.badArgument, "--full-view-probability must be between 0 and 1, got \(fullViewProbability)")
@@ -334,6 +343,18 @@ public struct TrainingSet: Sendable {
 
         public func present(_ shape: ObjectShape) -> Bool { (visible[shape]?.count ?? 0) > 0 && unambiguous(shape) }
         public func absent(_ shape: ObjectShape) -> Bool { (touching[shape]?.count ?? 0) == 0 }
+        /// The colours of the other visible objects, largest object first: the wrong options that
+        /// "which option's colour is in the view" cannot tell from the answer.
+        public func decoyColors(for target: SceneObject) -> [ObjectColor] {
+            let others = visible.values.joined().filter { $0 != target }
+            var colors: [ObjectColor] = []
+            for o in others.sorted(by: { ($0.box.area, $0.box.x, $0.box.y) > ($1.box.area, $1.box.x, $1.box.y) })
+            where o.color != target.color && !colors.contains(o.color) {
+                colors.append(o.color)
+            }
+            return colors
+        }
+
         /// Exactly one instance, visible.
         public func single(_ shape: ObjectShape) -> SceneObject? {
             guard (touching[shape]?.count ?? 0) == 1, let v = visible[shape], v.count == 1 else { return nil }
@@ -504,7 +525,9 @@ public struct TrainingSet: Sendable {
             let candidates = shapes.compactMap { facts.single($0) }
             guard !candidates.isEmpty else { return nil }
             let o = rng.pick(candidates)
-            return multipleChoice(.attribute(shape: o.shape, color: o.color, box: o.box, colors: ObjectColor.allCases, rng: &rng))
+            let decoys = config.decoyColorShare > 0 && rng.bool(config.decoyColorShare) ? facts.decoyColors(for: o) : []
+            return multipleChoice(.attribute(
+                shape: o.shape, color: o.color, box: o.box, colors: ObjectColor.allCases, decoys: decoys, rng: &rng))
         case .spatial, .spatialWord:
             let singles = shapes.compactMap { facts.single($0) }
             var pairs: [(SceneObject, SceneObject)] = []
@@ -825,6 +848,7 @@ public struct TrainingSet: Sendable {
             ("plural_verification", .double(c.pluralVerification)),
             ("full_view_probability", .double(c.fullViewProbability)),
             ("native_view_share", .double(c.nativeViewShare)),
+            ("decoy_color_share", .double(c.decoyColorShare)),
             ("object_scale", .array([.double(c.objectScale.lowerBound), .double(c.objectScale.upperBound)])),
             ("jpeg_quality", c.jpegQuality.map { .int($0) } ?? .null),
             ("jpeg_share", .double(c.jpegQuality == nil ? 0 : c.jpegShare)),

@@ -160,6 +160,9 @@ struct SynthTrain: ParsableCommand {
     @Option(name: .long, help: "Chance that a crop's side is near the input size (1x-1.5x, as FOCUS's verified regions and oracle crops of small objects) instead of log-uniform (0-1).")
     var nativeViewShare = 0.0
 
+    @Option(name: .long, help: "Chance that an attribute sample's wrong options are the colours of other objects in the view, largest first (0-1).")
+    var decoyColorShare = 0.0
+
     @Option(name: .long, help: "A scene's object scale, MIN-MAX fractions of the short side, log-uniform (default 0.008-0.22).")
     var objectScale: String?
 
@@ -188,6 +191,7 @@ struct SynthTrain: ParsableCommand {
             c.pluralVerification = pluralVerification
             c.fullViewProbability = fullViewProbability
             c.nativeViewShare = nativeViewShare
+            c.decoyColorShare = decoyColorShare
             if let objectScale {
                 let parts = objectScale.split(separator: "-").map { Double($0) }
                 guard parts.count == 2, let lo = parts[0], let hi = parts[1], lo <= hi else {

@@ -378,6 +378,40 @@ final class TrainingSetTests: SynthTestCase {
         XCTAssertGreaterThan(spread.filter { $0 > 48 * 2 }.count, 400 / 3)
     }
 
+    /// With `decoyColorShare` 1 the wrong options of an attribute sample are the colours of the other
+    /// visible objects in its view, the largest objects' first, worked out here from the scene.
+    func testDecoyColorsAreTheOtherObjectsColoursLargestFirst() throws {
+        var c = config(count: 240)
+        c.mix = try TrainingMix.parse("verification=0,existence=0,attribute=1,spatial=0,counting=0,extraction=0,listing=0,lookup=0")
+        c.decoyColorShare = 1
+        let set = try TrainingSet(config: c)
+        var withDecoys = 0, checked = 0
+        for i in 0..<c.count {
+            let scene = set.scene(i / c.viewsPerScene)
+            let s = set.sample(i, scene: scene)
+            guard s.kind == .attribute, let q = s.question, let view = s.view else { continue }
+            checked += 1
+            let scale = 32.0 / Double(view.longestSide)
+            let target = try XCTUnwrap(scene.objects.first { $0.shape.name == q.targetObjects[0] && $0.box.intersects(view) })
+            let others = scene.objects.filter {
+                $0 != target && Double($0.box.intersection(view)?.area ?? 0) >= 0.7 * Double($0.box.area)
+                    && Double($0.box.longestSide) * scale >= c.minApparentSize
+            }.sorted { ($0.box.area, $0.box.x, $0.box.y) > ($1.box.area, $1.box.x, $1.box.y) }
+            var expected: [String] = []
+            for o in others where o.color != target.color && !expected.contains(o.color.name) { expected.append(o.color.name) }
+            let wrong = Set(q.options.filter { $0 != q.answer })
+            XCTAssertEqual(wrong.count, 3, "sample \(i)")
+            XCTAssertEqual(q.answer, target.color.name)
+            XCTAssertTrue(Set(expected.prefix(3)).isSubset(of: wrong), "sample \(i): \(expected) against \(wrong)")
+            if !expected.isEmpty { withDecoys += 1 }
+        }
+        XCTAssertGreaterThan(checked, 100)
+        XCTAssertGreaterThan(withDecoys, checked / 3)
+
+        c.decoyColorShare = 1.5
+        expectSynthError(.badArgument, ["--decoy-color-share", "between 0 and 1"]) { try c.validate() }
+    }
+
     /// `objectScale` bounds every scene's object sizes: 0.75x-1.25x a base drawn within the range
     /// (fractions of the 384-px short side), clamped to a third of it.
     func testObjectScaleBoundsTheScenesObjectSizes() throws {
