@@ -108,7 +108,8 @@ public struct TrainingConfig: Sendable {
     /// view (largest first; random ones fill up). With random options a colour seen in a crop is
     /// almost always the answer, and version 9 of the toy learnt exactly that: each option line reads
     /// every patch of its own colour in layer 0, so in a full view the distractors' colours score too
-    /// (large-object colour 67 %, 95 % with those reads masked). Decoys make that read worthless.
+    /// (large-object colour 67 %; with those reads kept off the whole image, chance). Decoys make that
+    /// read worthless, so only a read bound to the named shape pays.
     public var decoyColorShare = 0.0
     /// Range of a scene's object scale as fractions of the short side (log-uniform). The default
     /// 0.008-0.22 gives one scene in nine with objects of 15 % of the short side or more, the large
@@ -343,16 +344,13 @@ public struct TrainingSet: Sendable {
 
         public func present(_ shape: ObjectShape) -> Bool { (visible[shape]?.count ?? 0) > 0 && unambiguous(shape) }
         public func absent(_ shape: ObjectShape) -> Bool { (touching[shape]?.count ?? 0) == 0 }
-        /// The colours of the other visible objects, largest object first: the wrong options that
-        /// "which option's colour is in the view" cannot tell from the answer.
+        /// The colours of the other visible objects, largest object first (ties by position): the
+        /// wrong options that "which option's colour is in the view" cannot tell from the answer.
+        /// `SynthQuestion.attribute` drops repeats and the answer's own colour.
         public func decoyColors(for target: SceneObject) -> [ObjectColor] {
-            let others = visible.values.joined().filter { $0 != target }
-            var colors: [ObjectColor] = []
-            for o in others.sorted(by: { ($0.box.area, $0.box.x, $0.box.y) > ($1.box.area, $1.box.x, $1.box.y) })
-            where o.color != target.color && !colors.contains(o.color) {
-                colors.append(o.color)
-            }
-            return colors
+            visible.values.joined().filter { $0 != target }
+                .sorted { ($0.box.area, $0.box.x, $0.box.y) > ($1.box.area, $1.box.x, $1.box.y) }
+                .map(\.color)
         }
 
         /// Exactly one instance, visible.
