@@ -111,6 +111,13 @@ public struct TrainingConfig: Sendable {
     /// (large-object colour 67 %; with those reads kept off the whole image, chance). Decoys make that
     /// read worthless, so only a read bound to the named shape pays.
     public var decoyColorShare = 0.0
+    /// Chance that a verification or existence sample whose answer is No asks about the absent shape
+    /// that looks most like one in the view (`ObjectShape.lowResolutionSimilarity`) instead of a random
+    /// absent one. FOCUS checks one-cell crops of cluttered scenes, where the object at hand is
+    /// 11-17 px: version 9 and its successors said Yes to a "circle" on a hexagon and to a "moon" on a
+    /// circle in 6-9 % of such checks, which stops the search at the wrong region. Random negatives ask
+    /// about such a look-alike only about one time in eight.
+    public var hardNegativeShare = 0.0
     /// Range of a scene's object scale as fractions of the short side (log-uniform). The default
     /// 0.008-0.22 gives one scene in nine with objects of 15 % of the short side or more, the large
     /// benchmark's objects; a continuation stage can ask for more of them.
@@ -175,6 +182,9 @@ public struct TrainingConfig: Sendable {
         }
         guard (0...1).contains(decoyColorShare) else {
             throw SynthError(.badArgument, "--decoy-color-share must be between 0 and 1, got \(decoyColorShare)")
+        }
+        guard (0...1).contains(hardNegativeShare) else {
+            throw SynthError(.badArgument, "--hard-negative-share must be between 0 and 1, got \(hardNegativeShare)")
         }
         guard (0...1).contains(fullViewProbability) else {
             throw SynthError(.badArgument, "--full-view-probability must be between 0 and 1, got \(fullViewProbability)")
@@ -353,6 +363,21 @@ public struct TrainingSet: Sendable {
                 .map(\.color)
         }
 
+        /// The absent shape most like a visible one at low resolution (the highest
+        /// `lowResolutionSimilarity` over all such pairs; ties in declaration order), or nil when
+        /// nothing is visible or every shape reaches into the view.
+        public func lookAlikeAbsent() -> ObjectShape? {
+            let seen = ObjectShape.allCases.filter { (visible[$0]?.count ?? 0) > 0 }
+            var best: (shape: ObjectShape, similarity: Double)?
+            for shape in ObjectShape.allCases where absent(shape) {
+                for s in seen {
+                    let v = shape.lowResolutionSimilarity(s)
+                    if best == nil || v > best!.similarity { best = (shape, v) }
+                }
+            }
+            return best?.shape
+        }
+
         /// Exactly one instance, visible.
         public func single(_ shape: ObjectShape) -> SceneObject? {
             guard (touching[shape]?.count ?? 0) == 1, let v = visible[shape], v.count == 1 else { return nil }
@@ -510,7 +535,9 @@ public struct TrainingSet: Sendable {
         case .verification, .existence:
             let candidates = shapes.filter { planned.wantYes ? facts.present($0) : facts.absent($0) }
             guard !candidates.isEmpty else { return nil }
-            let shape = rng.pick(candidates)
+            let hard = !planned.wantYes && config.hardNegativeShare > 0 && rng.bool(config.hardNegativeShare)
+                ? facts.lookAlikeAbsent() : nil
+            let shape = hard ?? rng.pick(candidates)
             let boxes = planned.wantYes ? facts.visible[shape]!.map(\.box) : []
             let q = SynthQuestion.existence(shape: shape, boxes: boxes)
             if kind == .existence { return multipleChoice(q) }
@@ -847,6 +874,7 @@ public struct TrainingSet: Sendable {
             ("full_view_probability", .double(c.fullViewProbability)),
             ("native_view_share", .double(c.nativeViewShare)),
             ("decoy_color_share", .double(c.decoyColorShare)),
+            ("hard_negative_share", .double(c.hardNegativeShare)),
             ("object_scale", .array([.double(c.objectScale.lowerBound), .double(c.objectScale.upperBound)])),
             ("jpeg_quality", c.jpegQuality.map { .int($0) } ?? .null),
             ("jpeg_share", .double(c.jpegQuality == nil ? 0 : c.jpegShare)),

@@ -67,6 +67,50 @@ public enum ObjectShape: String, CaseIterable, Sendable, Codable {
     }
 }
 
+extension ObjectShape {
+    /// How alike two shapes look when drawn small: the soft IoU (Σ min / Σ max) of their coverage on
+    /// a 12 × 12 grid, each drawn with its own aspect, longest side 12 cells, centred, 4 × 4 samples
+    /// per cell. 1 for a shape with itself. Twelve cells is the size at which FOCUS's one-cell crops
+    /// show small objects to the toy model, and where it confuses a hexagon with a circle.
+    public func lowResolutionSimilarity(_ other: ObjectShape) -> Double {
+        ShapeSimilarity.table[ShapeGeometry.shapeIndex[self]!][ShapeGeometry.shapeIndex[other]!]
+    }
+}
+
+enum ShapeSimilarity {
+    static let side = 12, samples = 4
+
+    static func coverage(_ shape: ObjectShape) -> [Double] {
+        let (w, h) = shape.boxSize(longestSide: side)
+        let x0 = Double(side - w) / 2, y0 = Double(side - h) / 2
+        var out = [Double](repeating: 0, count: side * side)
+        for j in 0..<side {
+            for i in 0..<side {
+                var hits = 0
+                for sy in 0..<samples {
+                    for sx in 0..<samples {
+                        let u = (Double(i) + (Double(sx) + 0.5) / Double(samples) - x0) / Double(w)
+                        let v = (Double(j) + (Double(sy) + 0.5) / Double(samples) - y0) / Double(h)
+                        if (0...1).contains(u) && (0...1).contains(v) && shape.contains(u: Float(u), v: Float(v)) { hits += 1 }
+                    }
+                }
+                out[j * side + i] = Double(hits) / Double(samples * samples)
+            }
+        }
+        return out
+    }
+
+    static let table: [[Double]] = {
+        let masks = ObjectShape.allCases.map(coverage)
+        return masks.map { a in
+            masks.map { b in
+                let lo = zip(a, b).reduce(0) { $0 + min($1.0, $1.1) }, hi = zip(a, b).reduce(0) { $0 + max($1.0, $1.1) }
+                return hi == 0 ? 0 : lo / hi
+            }
+        }
+    }()
+}
+
 // MARK: - Geometry
 
 /// Each shape is defined in its own natural coordinates (x right, y down) and mapped onto the unit box

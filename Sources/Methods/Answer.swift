@@ -25,6 +25,10 @@ public struct Answer: Sendable, Codable, Equatable {
     /// (nothing parsed, answered on the full image) or `nowhere:star` (no checked region said Yes;
     /// the best-confidence one was used). See `Fallback`.
     public var fallbacks: [String]?
+    /// The regions a search verified, in the order it checked them (nil: the method checks none).
+    /// Kept in every result so that a run can be analysed afterwards (which check said Yes where)
+    /// without re-running it with `--explain`.
+    public var checks: [RegionCheck]?
 
     public init(raw: String, letter: String?, scheme: AnswerScheme, views: [ImageView], targets: [String]? = nil) {
         self.raw = raw
@@ -43,6 +47,22 @@ public struct Answer: Sendable, Codable, Equatable {
     mutating func record(_ fallbacks: [Fallback]) {
         guard !fallbacks.isEmpty else { return }
         self.fallbacks = (self.fallbacks ?? []) + fallbacks.map(\.label)
+    }
+}
+
+/// One verification pass of a search: the region (original pixels), the target asked about, the
+/// confidence 2·softmax(yes, no)_yes − 1, and whether the answer used the region.
+public struct RegionCheck: Sendable, Codable, Equatable {
+    public var target: String
+    public var box: PixelBox
+    public var confidence: Float
+    public var chosen: Bool
+
+    public init(target: String, box: PixelBox, confidence: Float, chosen: Bool) {
+        self.target = target
+        self.box = box
+        self.confidence = confidence
+        self.chosen = chosen
     }
 }
 

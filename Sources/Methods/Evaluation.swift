@@ -13,6 +13,8 @@ public struct QuestionRecord: Codable, Sendable {
     public var targets: [String]?
     /// The fallbacks the method took (`Answer.fallbacks`); absent when none, and in older runs.
     public var fallbacks: [String]?
+    /// The regions the search verified (`Answer.checks`); absent for methods that check none, and in older runs.
+    public var checks: [RegionCheck]?
     public var views: [ImageView]
     public var forward_passes: [String: Int]
     public var search_forward_passes: Int
@@ -248,7 +250,7 @@ extension QuestionRecord {
             QuestionRecord(
                 question_id: q.id + o.idSuffix, category: q.category, method: probe, label: q.label,
                 raw: o.answer.raw, letter: o.answer.letter, scheme: o.answer.scheme, correct: o.correct,
-                targets: o.answer.targets, fallbacks: o.answer.fallbacks, views: o.answer.views,
+                targets: o.answer.targets, fallbacks: o.answer.fallbacks, checks: o.answer.checks, views: o.answer.views,
                 forward_passes: Dictionary(uniqueKeysWithValues: ledger.forwardPasses.map { ($0.key.rawValue, $0.value) }),
                 search_forward_passes: ledger.passes(.search) / max(outcomes.count, 1),
                 prefill_tokens: ledger.prefillTokens, cached_tokens: ledger.cachedTokens, generated_tokens: ledger.generatedTokens,

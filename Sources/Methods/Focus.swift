@@ -117,6 +117,7 @@ public struct Focus: AnsweringMethod {
         var a = try executor.answerMultipleChoice(question, on: [view], ledger: &ledger)
         a.targets = targets.names
         a.record(Self.fallbacks(perTarget, view: view))
+        a.checks = Self.checks(perTarget)
         return a
     }
 
@@ -154,6 +155,16 @@ public struct Focus: AnsweringMethod {
         let best = regions.indices.filter { regions[$0].confidence != nil }
             .max { regions[$0].confidence! < regions[$1].confidence! || (regions[$0].confidence! == regions[$1].confidence! && $0 > $1) }
         return TargetEvidence(target: target, map: map, geometry: geometry, regions: regions, chosen: best)
+    }
+
+    /// The checked regions of every target, in the order they were checked (nil when none was).
+    static func checks(_ evidence: [TargetEvidence]) -> [RegionCheck]? {
+        let out = evidence.flatMap { t in
+            t.regions.indices.compactMap { i in
+                t.regions[i].confidence.map { RegionCheck(target: t.target, box: t.regions[i].box, confidence: $0, chosen: i == t.chosen) }
+            }
+        }
+        return out.isEmpty ? nil : out
     }
 
     /// What the search of each target fell back to, and whether the answer fell back to the full image.

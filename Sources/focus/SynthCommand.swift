@@ -163,6 +163,9 @@ struct SynthTrain: ParsableCommand {
     @Option(name: .long, help: "Chance that an attribute sample's wrong options are the colours of other objects in the view, largest first (0-1).")
     var decoyColorShare = 0.0
 
+    @Option(name: .long, help: "Chance that a verification or existence sample answered No asks about the absent shape most like one in the view (0-1).")
+    var hardNegativeShare = 0.0
+
     @Option(name: .long, help: "A scene's object scale, MIN-MAX fractions of the short side, log-uniform (default 0.008-0.22).")
     var objectScale: String?
 
@@ -192,6 +195,7 @@ struct SynthTrain: ParsableCommand {
             c.fullViewProbability = fullViewProbability
             c.nativeViewShare = nativeViewShare
             c.decoyColorShare = decoyColorShare
+            c.hardNegativeShare = hardNegativeShare
             if let objectScale {
                 let parts = objectScale.split(separator: "-").map { Double($0) }
                 guard parts.count == 2, let lo = parts[0], let hi = parts[1], lo <= hi else {

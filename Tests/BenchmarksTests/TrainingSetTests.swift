@@ -412,6 +412,56 @@ final class TrainingSetTests: SynthTestCase {
         expectSynthError(.badArgument, ["--decoy-color-share", "between 0 and 1"]) { try c.validate() }
     }
 
+    /// The low-resolution likeness is a similarity (1 with itself, symmetric, below 1 between two
+    /// shapes) that ranks the pairs the toy confuses in one-cell crops above unlike ones.
+    func testLowResolutionSimilarityRanksLookAlikesFirst() {
+        for a in ObjectShape.allCases {
+            XCTAssertEqual(a.lowResolutionSimilarity(a), 1, accuracy: 1e-12)
+            for b in ObjectShape.allCases where b != a {
+                XCTAssertEqual(a.lowResolutionSimilarity(b), b.lowResolutionSimilarity(a), accuracy: 1e-12)
+                XCTAssertLessThan(a.lowResolutionSimilarity(b), 0.99, "\(a) and \(b)")
+            }
+        }
+        let others = ObjectShape.allCases.filter { $0 != .circle }
+        let closest = others.max { ObjectShape.circle.lowResolutionSimilarity($0) < ObjectShape.circle.lowResolutionSimilarity($1) }
+        XCTAssertEqual(closest, .hexagon)
+        XCTAssertGreaterThan(ObjectShape.circle.lowResolutionSimilarity(.hexagon), ObjectShape.circle.lowResolutionSimilarity(.cross))
+        XCTAssertGreaterThan(ObjectShape.square.lowResolutionSimilarity(.hexagon), ObjectShape.square.lowResolutionSimilarity(.ring))
+    }
+
+    /// With `hardNegativeShare` 1 every verification sample answered No asks about the absent shape
+    /// most like a visible one in its view, worked out here from the scene.
+    func testHardNegativesAskTheAbsentShapeMostLikeAVisibleOne() throws {
+        var c = config(count: 240)
+        c.mix = try TrainingMix.parse("verification=1,existence=0,attribute=0,spatial=0,counting=0,extraction=0,listing=0,lookup=0")
+        c.hardNegativeShare = 1
+        c.pluralVerification = 0
+        let set = try TrainingSet(config: c)
+        var hard = 0, negatives = 0, random = 0
+        for i in 0..<c.count {
+            let scene = set.scene(i / c.viewsPerScene)
+            let s = set.sample(i, scene: scene)
+            guard s.kind == .verification, s.answer == "No", let view = s.view, let asked = s.shape else { continue }
+            negatives += 1
+            let scale = 32.0 / Double(view.longestSide)
+            let visible = Set(scene.objects.filter {
+                Double($0.box.intersection(view)?.area ?? 0) >= 0.7 * Double($0.box.area)
+                    && Double($0.box.longestSide) * scale >= c.minApparentSize
+            }.map(\.shape))
+            let absent = ObjectShape.allCases.filter { shape in !scene.objects.contains { $0.shape == shape && $0.box.intersects(view) } }
+            XCTAssertTrue(absent.contains(asked), "sample \(i)")
+            guard !visible.isEmpty else { random += 1; continue }
+            let best = absent.map { a in visible.map { a.lowResolutionSimilarity($0) }.max()! }.max()!
+            XCTAssertEqual(visible.map { asked.lowResolutionSimilarity($0) }.max()!, best, accuracy: 1e-12, "sample \(i): \(asked)")
+            hard += 1
+        }
+        XCTAssertGreaterThan(negatives, 60)
+        XCTAssertGreaterThan(hard, negatives / 3)
+
+        c.hardNegativeShare = -0.1
+        expectSynthError(.badArgument, ["--hard-negative-share", "between 0 and 1"]) { try c.validate() }
+    }
+
     /// `objectScale` bounds every scene's object sizes: 0.75x-1.25x a base drawn within the range
     /// (fractions of the 384-px short side), clamped to a third of it.
     func testObjectScaleBoundsTheScenesObjectSizes() throws {

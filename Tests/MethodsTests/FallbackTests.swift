@@ -119,6 +119,16 @@ final class FallbackTests: XCTestCase {
         XCTAssertEqual(a.views, [ImageView(image: url, crop: t.regions[t.chosen!].box)])
         XCTAssertEqual(a.fallbacks, ["nowhere:star"])
         XCTAssertEqual(ledger.passes(.search), 1 + t.regions.count)
+        // results.jsonl keeps every check, in order, with the one the answer used marked.
+        let checks = try XCTUnwrap(a.checks)
+        XCTAssertEqual(checks.map(\.box), t.regions.map(\.box))
+        XCTAssertEqual(checks.map(\.confidence), confidences)
+        XCTAssertEqual(checks.map(\.target), Array(repeating: "star", count: confidences.count))
+        XCTAssertEqual(checks.indices.filter { checks[$0].chosen }, [t.chosen!])
+        let record = QuestionRecord.records(for: question(url), probe: "focus", outcomes: [Outcome(answer: a, correct: false)],
+                                            ledger: ledger, failure: nil)[0]
+        let line = try JSONSerialization.jsonObject(with: JSONEncoder().encode(record)) as? [String: Any]
+        XCTAssertEqual((line?["checks"] as? [Any])?.count, checks.count)
     }
 }
 
