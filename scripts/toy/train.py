@@ -92,7 +92,8 @@ def parse_args(argv=None):
     p.add_argument("--init-model", type=Path, default=None,
                    help="stage 3: start every weight and the tokenizer from this exported checkpoint (an earlier "
                         "run's models/focus-toy), fit fresh per-patch heads on its frozen features, then train "
-                        "stage 2 on --data (stages 1 and 1b skipped)")
+                        "stage 2 on --data (stages 1 and 1b skipped); a --patch-size a whole factor larger than the "
+                        "checkpoint's spreads its patch embedding over the finer patch (same grid, larger input)")
     p.add_argument("--head-steps", type=int, default=200,
                    help="with --init-model: steps that fit the fresh per-patch heads before stage 2")
     p.add_argument("--init-vision", type=Path, default=None,
@@ -1054,7 +1055,8 @@ def load_vision(model, heads, path: Path, log_file):
 
 def load_model(model, folder: Path, log_file):
     """Every weight of an exported checkpoint (float16 or float32 on disk, float32 here); the shapes
-    must be those the flags give."""
+    must be those the flags give, except a patch embedding a whole factor finer than the checkpoint's
+    (`upsampled_patch_embedding`)."""
     trained = LlavaForConditionalGeneration.from_pretrained(str(folder), dtype=torch.float32)
     mine, theirs = model.state_dict(), trained.state_dict()
     note = ""
@@ -1073,11 +1075,11 @@ def upsampled_patch_embedding(weight, shape, folder):
     larger, so that the grid and every other weight stay as they are. Each pixel weight is spread
     over a factor x factor block and divided by its area: the new patch then sees the block means of
     the finer view, which is (up to the resize filter) the coarser view the checkpoint was trained on,
-    and continuation training starts from the checkpoint's own behaviour with 4x the pixels to learn
-    from. Why: at 96 px a 25-px object of a 2048-px scene is 12 px in FOCUS's one-cell crops, where
+    and continuation training starts from the checkpoint's own behaviour with factor² the pixels to
+    learn from. Why: at 96 px a 25-px object of a 2048-px scene is 12 px in FOCUS's one-cell crops, where
     the toy tells a hexagon from a circle badly (its false Yes stop the search)."""
     out_c, in_c, kh, kw = weight.shape
-    if shape[0] != out_c or shape[1] != in_c or shape[2] % kh or shape[2] // kh != shape[3] // kw or shape[2] != shape[3]:
+    if (shape[0], shape[1]) != (out_c, in_c) or kh != kw or shape[2] != shape[3] or shape[2] % kh:
         raise SystemExit(f"{folder}: patch embedding {tuple(weight.shape)} cannot be spread to {tuple(shape)}")
     f = shape[2] // kh
     return weight.repeat_interleave(f, dim=2).repeat_interleave(f, dim=3) / (f * f), f
