@@ -118,6 +118,13 @@ public struct TrainingConfig: Sendable {
     /// circle in 6-9 % of such checks, which stops the search at the wrong region. Random negatives ask
     /// about such a look-alike only about one time in eight.
     public var hardNegativeShare = 0.0
+    /// Share of verification samples answered Yes (first turns in an exact rotation, follow-ups by
+    /// chance). FOCUS verifies 8 to 30 one-cell crops per target of which at most one or two hold it,
+    /// and one wrong Yes ends its search at the wrong region; with balanced training the toy's decision
+    /// boundary sits where a Yes is as likely as a No, so a share below 0.5 moves it toward No by the
+    /// log odds (0.3: about 0.85 nats). Existence questions stay balanced: the benchmarks ask them half
+    /// and half.
+    public var verificationYesShare = 0.5
     /// Range of a scene's object scale as fractions of the short side (log-uniform). The default
     /// 0.008-0.22 gives one scene in nine with objects of 15 % of the short side or more, the large
     /// benchmark's objects; a continuation stage can ask for more of them.
@@ -182,6 +189,9 @@ public struct TrainingConfig: Sendable {
         }
         guard (0...1).contains(decoyColorShare) else {
             throw SynthError(.badArgument, "--decoy-color-share must be between 0 and 1, got \(decoyColorShare)")
+        }
+        guard verificationYesShare > 0, verificationYesShare < 1 else {
+            throw SynthError(.badArgument, "--verification-yes-share must be above 0 and below 1, got \(verificationYesShare)")
         }
         guard (0...1).contains(hardNegativeShare) else {
             throw SynthError(.badArgument, "--hard-negative-share must be between 0 and 1, got \(hardNegativeShare)")
@@ -273,13 +283,20 @@ public struct TrainingSet: Sendable {
         var plan: [Planned] = []
         plan.reserveCapacity(config.count)
         var images = 0
-        var yesNext: [SampleKind: Bool] = [.verification: true, .existence: true]
+        var yesNext: [SampleKind: Bool] = [.existence: true]
+        var verificationCount = 0
         var countNext = 1
         for i in 0..<config.count {
             var rng = SynthRandom(seed: config.seed, purpose: .trainingPlan, index: i)
             let kind = SampleKind.allCases[rng.weightedIndex(config.mix.weights)]
             var p = Planned(kind: kind, wantYes: false, wantCount: 0, imageIndex: nil)
-            if let y = yesNext[kind] { p.wantYes = y; yesNext[kind] = !y }
+            if kind == .verification {
+                // The n-th verification sample is Yes when ⌊(n+1)·P + 1 − P⌋ steps up: T F T F … at
+                // P = 0.5 (the balanced rotation of earlier generator versions), a Yes first at any P.
+                let n = Double(verificationCount), share = config.verificationYesShare
+                p.wantYes = ((n + 1) * share + 1 - share).rounded(.down) > (n * share + 1 - share).rounded(.down)
+                verificationCount += 1
+            } else if let y = yesNext[kind] { p.wantYes = y; yesNext[kind] = !y }
             if kind == .counting { p.wantCount = countNext; countNext = countNext % 4 + 1 }
             if kind.hasImage { p.imageIndex = images; images += 1 }
             plan.append(p)
@@ -606,7 +623,8 @@ public struct TrainingSet: Sendable {
         for _ in 1..<config.turns {
             for _ in 0..<6 {
                 let kind = kinds[rng.weightedIndex(weights)]
-                let planned = Planned(kind: kind, wantYes: rng.bool(0.5), wantCount: rng.int(in: 1...4), imageIndex: nil)
+                let yesShare = kind == .verification ? config.verificationYesShare : 0.5
+                let planned = Planned(kind: kind, wantYes: rng.bool(yesShare), wantCount: rng.int(in: 1...4), imageIndex: nil)
                 guard let s = question(kind, planned: planned, facts: facts, strict: false, rng: &rng),
                       !asked.contains(s.prompt) else { continue }
                 asked.insert(s.prompt)
@@ -875,6 +893,7 @@ public struct TrainingSet: Sendable {
             ("native_view_share", .double(c.nativeViewShare)),
             ("decoy_color_share", .double(c.decoyColorShare)),
             ("hard_negative_share", .double(c.hardNegativeShare)),
+            ("verification_yes_share", .double(c.verificationYesShare)),
             ("object_scale", .array([.double(c.objectScale.lowerBound), .double(c.objectScale.upperBound)])),
             ("jpeg_quality", c.jpegQuality.map { .int($0) } ?? .null),
             ("jpeg_share", .double(c.jpegQuality == nil ? 0 : c.jpegShare)),

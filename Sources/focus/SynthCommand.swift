@@ -166,6 +166,9 @@ struct SynthTrain: ParsableCommand {
     @Option(name: .long, help: "Chance that a verification or existence sample answered No asks about the absent shape most like one in the view (0-1).")
     var hardNegativeShare = 0.0
 
+    @Option(name: .long, help: "Share of verification samples answered Yes (above 0, below 1; default 0.5). Below 0.5 the model says No more readily, as FOCUS's many checks of empty regions want.")
+    var verificationYesShare = 0.5
+
     @Option(name: .long, help: "A scene's object scale, MIN-MAX fractions of the short side, log-uniform (default 0.008-0.22).")
     var objectScale: String?
 
@@ -196,6 +199,7 @@ struct SynthTrain: ParsableCommand {
             c.nativeViewShare = nativeViewShare
             c.decoyColorShare = decoyColorShare
             c.hardNegativeShare = hardNegativeShare
+            c.verificationYesShare = verificationYesShare
             if let objectScale {
                 let parts = objectScale.split(separator: "-").map { Double($0) }
                 guard parts.count == 2, let lo = parts[0], let hi = parts[1], lo <= hi else {

@@ -462,6 +462,44 @@ final class TrainingSetTests: SynthTestCase {
         expectSynthError(.badArgument, ["--hard-negative-share", "between 0 and 1"]) { try c.validate() }
     }
 
+    /// `verificationYesShare` sets the share of first-turn verification answers that are Yes (an exact
+    /// rotation, so 0.3 of 200 gives 60) and leaves the multiple-choice existence samples balanced;
+    /// 0.5 keeps the alternation T F T F of earlier generator versions.
+    func testVerificationYesShareSetsTheShareOfYesAnswers() throws {
+        var c = config(count: 400)
+        c.mix = try TrainingMix.parse("verification=0.5,existence=0.5,attribute=0,spatial=0,counting=0,extraction=0,listing=0,lookup=0")
+        c.turns = 1
+        func plannedYes(_ share: Double) throws -> (verification: [Bool], existence: [Bool]) {
+            c.verificationYesShare = share
+            let set = try TrainingSet(config: c)
+            return (set.plan.filter { $0.kind == .verification }.map(\.wantYes),
+                    set.plan.filter { $0.kind == .existence }.map(\.wantYes))
+        }
+        let balanced = try plannedYes(0.5)
+        XCTAssertEqual(Array(balanced.verification.prefix(4)), [true, false, true, false])
+        let fewer = try plannedYes(0.3)
+        let n = fewer.verification.count
+        XCTAssertGreaterThan(n, 100)
+        XCTAssertEqual(fewer.verification.filter { $0 }.count, Int((Double(n) * 0.3 + 0.7).rounded(.down)))
+        XCTAssertEqual(fewer.existence, balanced.existence)
+
+        // The samples follow the plan: a Yes names a shape in the view.
+        let set = try TrainingSet(config: c)
+        var yes = 0, all = 0
+        for i in 0..<c.count where set.plan[i].kind == .verification {
+            let s = set.sample(i, scene: set.scene(i / c.viewsPerScene))
+            guard !s.fellBack else { continue }
+            all += 1
+            if s.answer == "Yes" { yes += 1 }
+        }
+        XCTAssertEqual(Double(yes) / Double(all), 0.3, accuracy: 0.05)
+
+        for bad in [0.0, 1.0, -0.2] {
+            c.verificationYesShare = bad
+            expectSynthError(.badArgument, ["--verification-yes-share", "above 0 and below 1"]) { try c.validate() }
+        }
+    }
+
     /// `objectScale` bounds every scene's object sizes: 0.75x-1.25x a base drawn within the range
     /// (fractions of the 384-px short side), clamped to a third of it.
     func testObjectScaleBoundsTheScenesObjectSizes() throws {
