@@ -64,7 +64,7 @@ public struct FocusArguments: ParsableArguments {
     @Flag(name: .long, help: "FOCUS: stop after --steps regions even when none says Yes.")
     public var noOverrun = false
 
-    @Option(name: .long, help: "FOCUS: anchors at most (default 15 below 4 steps, else 30; on a 24-cell grid, scaled to the model's).")
+    @Option(name: .long, help: "FOCUS: anchors at most (default 15 below 4 steps, else 30, on any grid: unlike the sides and the distance, the count is not scaled).")
     public var k: Int?
 
     @Option(name: .customLong("s-min"), help: "FOCUS: starting square side in cells of a 24-cell grid (default 3).")
