@@ -14,6 +14,7 @@ transformers-5 form) that the Swift engine loads through the same code path as l
 See scripts/toy/README.md for the data contract, the chat format and the recipe.
 """
 import argparse
+import copy
 import json
 import math
 import os
@@ -101,6 +102,12 @@ def parse_args(argv=None):
                         "stage 1 of an earlier run) and skip stage 1")
     p.add_argument("--vision-minutes", type=float, default=12.0,
                    help="stage 1: minutes of vision-only pretraining on the per-patch labels (0: none)")
+    p.add_argument("--vision-continue-minutes", type=float, default=0.0,
+                   help="with --init-model: minutes of vision-only training on the per-patch labels after the heads "
+                        "are fitted and before stage 2 (0: none), to sharpen a trained tower's shape read-out")
+    p.add_argument("--vision-anchor-weight", type=float, default=0.0,
+                   help="with --vision-continue-minutes: weight of a mean-squared pull of the projected features "
+                        "towards the loaded checkpoint's, so that the decoder can still read them")
     p.add_argument("--vision-batch-size", type=int, default=64)
     p.add_argument("--vision-lr", type=float, default=2e-3)
     p.add_argument("--vision-lr-scale", type=float, default=0.5,
@@ -1104,15 +1111,17 @@ def fit_heads(model, heads, data, train_images, val_images, args, log_file):
         + cell_eval(model, heads, data, val_images), log_file)
 
 
-def pretrain_vision(model, heads, data, train_images, val_images, args, log_file):
+def pretrain_vision(model, heads, data, train_images, val_images, args, log_file, minutes=None, anchor=None):
     """Stage 1: the vision tower and projector learn the per-patch labels alone (no decoder), for
-    --vision-minutes: warmup, then cosine decay over the time budget."""
+    --vision-minutes (or `minutes`): warmup, then cosine decay over the time budget. `anchor`, a frozen
+    copy of the loaded model, pulls the projected features towards its own (--vision-anchor-weight,
+    relative to their mean square) when a trained tower is sharpened before stage 2."""
     modules = [model.model.vision_tower, model.model.multi_modal_projector, heads]
     optimizer = make_optimizer(modules, args, lr=args.vision_lr)
     params = [p for m in modules for p in m.parameters()]
     rng = np.random.default_rng(args.seed + 5)
     start, step = time.time(), 0
-    budget = args.vision_minutes * 60
+    budget = (args.vision_minutes if minutes is None else minutes) * 60
     window = [0.0, 0.0, 0.0, 0]
     while time.time() - start < budget:
         frac = (time.time() - start) / budget
@@ -1120,7 +1129,13 @@ def pretrain_vision(model, heads, data, train_images, val_images, args, log_file
         for group in optimizer.param_groups:
             group["lr"] = lr
         idx = sorted(rng.choice(train_images, size=args.vision_batch_size, replace=False).tolist())
-        loss, acc_s, acc_c = heads.loss(image_features(model, data.pixel_values(idx)), data.cell_labels(idx))
+        pixels = data.pixel_values(idx)
+        features = image_features(model, pixels)
+        loss, acc_s, acc_c = heads.loss(features, data.cell_labels(idx))
+        if anchor is not None and args.vision_anchor_weight > 0:
+            with torch.no_grad():
+                reference = image_features(anchor, pixels)
+            loss = loss + args.vision_anchor_weight * F.mse_loss(features, reference) / reference.pow(2).mean()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, args.clip)
@@ -1132,6 +1147,8 @@ def pretrain_vision(model, heads, data, train_images, val_images, args, log_file
             log(f"vision step {step}: cell loss {window[0] / n:.4f}, object cells: shape {window[1] / n * 100:.1f}%, "
                 f"colour {window[2] / n * 100:.1f}% | lr {lr:.2e} | {(time.time() - start) / 60:.1f} min", log_file)
             window = [0.0, 0.0, 0.0, 0]
+        if step % (args.log_every * 10) == 0:
+            log(f"vision step {step}: held-out " + cell_eval(model, heads, data, val_images), log_file)
     log(f"vision pretraining: {step} steps; held-out " + cell_eval(model, heads, data, val_images), log_file)
 
 
@@ -1449,6 +1466,15 @@ def main(argv=None):
         log(f"{args.data} has no labels.u8: no auxiliary per-patch loss", log_file)
     elif args.init_model is not None and not args.resume:
         fit_heads(model, heads, data, images_of(data, train), val_images, args, log_file)
+        if args.vision_continue_minutes > 0:
+            anchor = None
+            if args.vision_anchor_weight > 0:
+                anchor = copy.deepcopy(model).eval()
+                for p in anchor.parameters():
+                    p.requires_grad_(False)
+            pretrain_vision(model, heads, data, images_of(data, train), val_images, args, log_file,
+                            minutes=args.vision_continue_minutes, anchor=anchor)
+            del anchor
     elif not args.resume and args.init_vision is None and args.vision_minutes > 0:
         pretrain_vision(model, heads, data, images_of(data, train), val_images, args, log_file)
     if args.text_steps > 0 and step == 0 and not text_done and args.init_model is None:
