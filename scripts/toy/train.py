@@ -1132,7 +1132,7 @@ def pretrain_vision(model, heads, data, train_images, val_images, args, log_file
         pixels = data.pixel_values(idx)
         features = image_features(model, pixels)
         loss, acc_s, acc_c = heads.loss(features, data.cell_labels(idx))
-        if anchor is not None and args.vision_anchor_weight > 0:
+        if anchor is not None:
             with torch.no_grad():
                 reference = image_features(anchor, pixels)
             loss = loss + args.vision_anchor_weight * F.mse_loss(features, reference) / reference.pow(2).mean()
@@ -1148,7 +1148,10 @@ def pretrain_vision(model, heads, data, train_images, val_images, args, log_file
                 f"colour {window[2] / n * 100:.1f}% | lr {lr:.2e} | {(time.time() - start) / 60:.1f} min", log_file)
             window = [0.0, 0.0, 0.0, 0]
         if step % (args.log_every * 10) == 0:
+            # the held-out check is diagnostic: its time is not taken from the training budget
+            paused = time.time()
             log(f"vision step {step}: held-out " + cell_eval(model, heads, data, val_images), log_file)
+            start += time.time() - paused
     log(f"vision pretraining: {step} steps; held-out " + cell_eval(model, heads, data, val_images), log_file)
 
 
