@@ -77,7 +77,7 @@ let package = Package(
 
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Tensors"]),
-        .testTarget(name: "MethodsTests", dependencies: ["Methods", "Models"]),
+        .testTarget(name: "MethodsTests", dependencies: ["Methods", "Models", "Benchmarks"]),
         .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks", "Models"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Methods", "Models"]),
         .testTarget(name: "FocusCLITests", dependencies: ["focus"]),

@@ -56,6 +56,20 @@ public enum QuestionText {
         "Is there a \(target) in the image? Answer Yes or No."
     }
 
+    /// ZoomEye's question for one of several targets (Methods/ZoomEye.swift asks it inline).
+    public static func appearance(_ shape: ObjectShape) -> String { "What is the appearance of the \(shape.name)?" }
+
+    /// ZoomEye's answering-confidence prompt (zoom_model.py, LLaVA-1.5; "the the" is in the original).
+    /// It must equal `ZoomEye.answeringPrompt`, which MethodsTests checks: the toy learns it from here.
+    public static func zoomEyeAnswering(_ question: String) -> String {
+        "Question: \(question)\nCould you answer the question based on the the available visual information? Answer Yes or No."
+    }
+
+    /// ZoomEye's latent-confidence prompt; must equal `ZoomEye.latentPrompt` (MethodsTests checks).
+    public static func zoomEyeLatent(_ cue: String) -> String {
+        "According to your common sense knowledge and the content of the image, is it possible to find a \(cue) in the image? Answer Yes or No and tell the reason."
+    }
+
     /// The listing prompt of the training data: every object word tied to what it looks like.
     public static let listing = "List the objects in the image from left to right."
 

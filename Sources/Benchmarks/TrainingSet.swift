@@ -32,6 +32,15 @@ public enum SampleKind: String, CaseIterable, Sendable {
     /// option order), which gives a from-scratch decoder no gradient until both halves exist; the
     /// word alone does, and the letter then follows by the option copy that `lookup` teaches.
     case spatialWord = "spatial-word"
+    /// ZoomEye's answering confidence on a view: `QuestionText.zoomEyeAnswering` of a question about one
+    /// shape -> "Yes" when that shape is visible in the view (one instance), "No" when no instance is
+    /// visible: absent, or reaching in too small or cut off, which is when ZoomEye should zoom in. Without
+    /// it the toy had never seen the prompt, no node passed ZoomEye's threshold, and ZoomEye answered on
+    /// the full image (weight 0 by default, so older recipes write the same files).
+    case answerable
+    /// ZoomEye's latent confidence: `QuestionText.zoomEyeLatent(shape)` -> "Yes" when the shape reaches
+    /// into the view at any size (zooming in could find it), "No" when it is absent.
+    case latent
 
     public var hasImage: Bool { self != .extraction && self != .lookup }
 }
@@ -41,7 +50,7 @@ public struct TrainingMix: Sendable, Equatable {
     /// [SampleKind.allCases.count], in `SampleKind.allCases` order.
     public var weights: [Double]
 
-    public static let standard = TrainingMix(weights: [0.22, 0.10, 0.18, 0.10, 0.07, 0.10, 0.13, 0.10, 0])
+    public static let standard = TrainingMix(weights: [0.22, 0.10, 0.18, 0.10, 0.07, 0.10, 0.13, 0.10, 0, 0, 0])
 
     public init(weights: [Double]) { self.weights = weights }
 
@@ -283,7 +292,7 @@ public struct TrainingSet: Sendable {
         var plan: [Planned] = []
         plan.reserveCapacity(config.count)
         var images = 0
-        var yesNext: [SampleKind: Bool] = [.existence: true]
+        var yesNext: [SampleKind: Bool] = [.existence: true, .answerable: true, .latent: true]
         var verificationCount = 0
         var countNext = 1
         for i in 0..<config.count {
@@ -605,6 +614,26 @@ public struct TrainingSet: Sendable {
                 id: 0, kind: .listing, imageIndex: nil, prompt: QuestionText.imageMarker + QuestionText.listing,
                 answer: QuestionText.listingAnswer(ordered.map { ($0.color.rawValue, $0.shape.name) }),
                 view: facts.view, question: nil, shape: nil, fellBack: false)
+        case .answerable:
+            let candidates = planned.wantYes
+                ? shapes.filter { facts.single($0) != nil }
+                : shapes.filter { (facts.visible[$0]?.count ?? 0) == 0 }
+            guard !candidates.isEmpty else { return nil }
+            let shape = rng.pick(candidates)
+            // ZoomEye asks the question itself with one target, the appearance form with several.
+            let asked = rng.bool(0.5) ? QuestionText.attribute(shape) : QuestionText.appearance(shape)
+            return TrainingSample(
+                id: 0, kind: .answerable, imageIndex: nil, prompt: QuestionText.imageMarker + QuestionText.zoomEyeAnswering(asked),
+                answer: planned.wantYes ? QuestionText.yes : QuestionText.no, view: facts.view, question: nil,
+                shape: shape, fellBack: false)
+        case .latent:
+            let candidates = shapes.filter { planned.wantYes ? !facts.absent($0) : facts.absent($0) }
+            guard !candidates.isEmpty else { return nil }
+            let shape = rng.pick(candidates)
+            return TrainingSample(
+                id: 0, kind: .latent, imageIndex: nil, prompt: QuestionText.imageMarker + QuestionText.zoomEyeLatent(shape.name),
+                answer: planned.wantYes ? QuestionText.yes : QuestionText.no, view: facts.view, question: nil,
+                shape: shape, fellBack: false)
         case .extraction, .lookup:
             return nil
         }

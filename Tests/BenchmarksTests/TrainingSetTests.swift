@@ -186,7 +186,7 @@ final class TrainingSetTests: SynthTestCase {
 
     func testEveryAnswerFollowsFromTheSceneAndTheView() throws {
         var c = config(count: 400)
-        c.mix = try TrainingMix.parse("verification=0.2,existence=0.15,attribute=0.2,spatial=0.15,counting=0.1,extraction=0.1,listing=0.1,lookup=0.1,spatial-word=0.1")
+        c.mix = try TrainingMix.parse("verification=0.2,existence=0.15,attribute=0.2,spatial=0.15,counting=0.1,extraction=0.1,listing=0.1,lookup=0.1,spatial-word=0.1,answerable=0.1,latent=0.1")
         c.turns = 3
         let set = try TrainingSet(config: c)
         var scene = set.scene(0), sceneIndex = 0
@@ -233,6 +233,27 @@ final class TrainingSetTests: SynthTestCase {
                     XCTAssertEqual(s.answer, "No")
                     XCTAssertTrue(touching(shape).isEmpty, "sample \(i): no \(shape) reaches into the view")
                 }
+                continue
+            }
+            if s.kind == .answerable {
+                // ZoomEye's answering confidence: Yes exactly when the one instance of the shape is visible.
+                let shape = try XCTUnwrap(s.shape)
+                XCTAssertTrue(s.prompt == "<image>\n" + QuestionText.zoomEyeAnswering("What is the color of the \(shape.name)?")
+                              || s.prompt == "<image>\n" + QuestionText.zoomEyeAnswering("What is the appearance of the \(shape.name)?"), s.prompt)
+                if s.answer == "Yes" {
+                    XCTAssertEqual(touching(shape).count, 1, "sample \(i)")
+                    XCTAssertTrue(touching(shape).allSatisfy(visible), "sample \(i)")
+                } else {
+                    XCTAssertEqual(s.answer, "No")
+                    XCTAssertFalse(touching(shape).contains(where: visible), "sample \(i): no \(shape) is visible in the view")
+                }
+                continue
+            }
+            if s.kind == .latent {
+                // ZoomEye's latent confidence: Yes when the shape reaches into the view at any size.
+                let shape = try XCTUnwrap(s.shape)
+                XCTAssertEqual(s.prompt, "<image>\nAccording to your common sense knowledge and the content of the image, is it possible to find a \(shape.name) in the image? Answer Yes or No and tell the reason.")
+                XCTAssertEqual(s.answer, touching(shape).isEmpty ? "No" : "Yes", "sample \(i)")
                 continue
             }
             if s.kind == .spatialWord {

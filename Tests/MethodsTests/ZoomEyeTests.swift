@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import Benchmarks
 import Models
 @testable import Methods
 
@@ -13,6 +14,15 @@ final class ZoomEyeTests: XCTestCase {
         o.splitNum = split
         o.depthLimit = depth
         return ZoomEye(options: o, extractor: TargetExtractor(examples: []))
+    }
+
+    /// The toy learns ZoomEye's confidence prompts from `focus synth-train` (kinds answerable and
+    /// latent), which writes them with `QuestionText`: the two must stay the same text.
+    func testTrainingDataAsksZoomEyesOwnPrompts() {
+        for q in ["What is the color of the star?", "What is the appearance of the ring?"] {
+            XCTAssertEqual(QuestionText.zoomEyeAnswering(q), ZoomEye.answeringPrompt(q))
+        }
+        XCTAssertEqual(QuestionText.zoomEyeLatent("moon"), ZoomEye.latentPrompt("moon"))
     }
 
     func testTreeOfAVStarSizedImage() {

@@ -42,7 +42,8 @@ from transformers.utils import logging as hf_logging  # noqa: E402
 CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
 CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
 IMAGE_TOKEN = "<image>"
-KINDS = ["verification", "existence", "attribute", "spatial", "counting", "extraction", "listing", "lookup", "spatial-word"]
+KINDS = ["verification", "existence", "attribute", "spatial", "counting", "extraction", "listing", "lookup", "spatial-word",
+         "answerable", "latent"]
 KIND_ALIASES = {"verify": "verification"}
 
 
