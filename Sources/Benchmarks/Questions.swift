@@ -56,7 +56,7 @@ public enum QuestionText {
         "Is there a \(target) in the image? Answer Yes or No."
     }
 
-    /// ZoomEye's question for one of several targets (Methods/ZoomEye.swift asks it inline).
+    /// ZoomEye's question for one of several targets; must equal `ZoomEye.appearanceQuestion` (MethodsTests checks).
     public static func appearance(_ shape: ObjectShape) -> String { "What is the appearance of the \(shape.name)?" }
 
     /// ZoomEye's answering-confidence prompt (zoom_model.py, LLaVA-1.5; "the the" is in the original).

@@ -46,6 +46,8 @@ public struct ZoomEye: AnsweringMethod {
     static func latentPrompt(_ cue: String) -> String {
         "According to your common sense knowledge and the content of the image, is it possible to find a \(cue) in the image? Answer Yes or No and tell the reason."
     }
+    /// What the answering confidence asks about one cue of several (the question itself with one cue).
+    static func appearanceQuestion(_ cue: String) -> String { "What is the appearance of the \(cue)?" }
     /// "the the" is in the original.
     static func answeringPrompt(_ question: String) -> String {
         "Question: \(question)\nCould you answer the question based on the the available visual information? Answer Yes or No."
@@ -134,7 +136,7 @@ public struct ZoomEye: AnsweringMethod {
         } else {
             let single = cues.names.count == 1
             for cue in cues.names {
-                let asked = single ? question.text : "What is the appearance of the \(cue)?"
+                let asked = single ? question.text : Self.appearanceQuestion(cue)
                 if let node = try type1(cue, question: asked, multiCue: !single, root: root, image: question.image, size: size,
                                         patch: patch, executor: executor, ledger: &ledger) {
                     searched.append(node)

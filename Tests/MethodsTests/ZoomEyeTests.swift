@@ -23,6 +23,9 @@ final class ZoomEyeTests: XCTestCase {
             XCTAssertEqual(QuestionText.zoomEyeAnswering(q), ZoomEye.answeringPrompt(q))
         }
         XCTAssertEqual(QuestionText.zoomEyeLatent("moon"), ZoomEye.latentPrompt("moon"))
+        for shape in ObjectShape.allCases {
+            XCTAssertEqual(QuestionText.appearance(shape), ZoomEye.appearanceQuestion(shape.name))
+        }
     }
 
     func testTreeOfAVStarSizedImage() {

@@ -1469,14 +1469,15 @@ def main(argv=None):
     if heads is None:
         log(f"{args.data} has no labels.u8: no auxiliary per-patch loss", log_file)
     elif args.init_model is not None and not args.resume:
-        fit_heads(model, heads, data, images_of(data, train), val_images, args, log_file)
+        train_images = images_of(data, train)
+        fit_heads(model, heads, data, train_images, val_images, args, log_file)
         if args.vision_continue_minutes > 0:
             anchor = None
             if args.vision_anchor_weight > 0:
                 anchor = copy.deepcopy(model).eval()
                 for p in anchor.parameters():
                     p.requires_grad_(False)
-            pretrain_vision(model, heads, data, images_of(data, train), val_images, args, log_file,
+            pretrain_vision(model, heads, data, train_images, val_images, args, log_file,
                             minutes=args.vision_continue_minutes, anchor=anchor)
             del anchor
     elif not args.resume and args.init_vision is None and args.vision_minutes > 0:
