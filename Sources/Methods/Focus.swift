@@ -129,7 +129,9 @@ public struct Focus: AnsweringMethod {
                                                 bucket: .search), ledger: &ledger)
         guard case .relevance(var map, let geometry) = output else { preconditionFailure("a relevance task returns a map") }
         if options.randomMap {
-            var rng = SplitMix64(seed: UInt64(truncatingIfNeeded: (image.path + "|" + target).hashValue64))
+            // Seeded by the file name, not the path, so the ablation's figure does not depend on where
+            // the benchmark lies on disk.
+            var rng = SplitMix64(seed: (image.lastPathComponent + "|" + target).hashValue64)
             map.scores = map.scores.map { _ in Float(rng.nextDouble()) }
             let s = map.scores.reduce(0, +)
             map.scores = map.scores.map { $0 / s }

@@ -1072,10 +1072,39 @@ def load_model(model, folder: Path, log_file):
     if key is not None and key in theirs and mine[key].shape != theirs[key].shape:
         theirs[key], factor = upsampled_patch_embedding(theirs[key], mine[key].shape, folder)
         note = f" (patch embedding {factor}x finer: each weight spread over a {factor}x{factor} block)"
+    grown = appended_decoder_layers(mine, theirs)
+    if grown:
+        note += (f" (decoder grown by {grown} layer{'s' if grown > 1 else ''}: copies of its last layer with "
+                 f"the attention and MLP output projections zeroed)")
     if set(mine) != set(theirs) or any(mine[k].shape != theirs[k].shape for k in mine):
         raise SystemExit(f"{folder}: its weights do not match the architecture the flags describe")
     model.load_state_dict(theirs)
     log(f"every weight from {folder}{note}", log_file)
+
+
+def appended_decoder_layers(mine, theirs) -> int:
+    """When --text-layers asks for more decoder layers than the checkpoint has, the missing ones are
+    added on top (into `theirs`, in place) as copies of its last layer whose two output projections
+    (attention o_proj, MLP down_proj) are zero: each new layer starts as the identity on the
+    residual stream, so the grown model answers exactly as the checkpoint did, and its attention
+    already looks where the last layer looks (the option lookup), so the first gradients reach its
+    output projections with a useful read to pass on. Why: the colour of one large object among
+    about twenty is read by the grounded head of layer 2 and lost in the one lookup layer after it;
+    a second lookup layer is the cheapest place for the missing capacity. Returns how many."""
+    prefix = "model.language_model.layers."
+    def count(state):
+        return len({k[len(prefix):].split(".")[0] for k in state if k.startswith(prefix)})
+    have, want = count(theirs), count(mine)
+    if want <= have or have == 0:
+        return 0
+    last = f"{prefix}{have - 1}."
+    for new in range(have, want):
+        for k in [k for k in theirs if k.startswith(last)]:
+            name = f"{prefix}{new}." + k[len(last):]
+            theirs[name] = theirs[k].clone()
+            if name.endswith("self_attn.o_proj.weight") or name.endswith("mlp.down_proj.weight"):
+                theirs[name].zero_()
+    return want - have
 
 
 def upsampled_patch_embedding(weight, shape, folder):
