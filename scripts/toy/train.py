@@ -939,6 +939,8 @@ def split_by_image(data: Data, indices):
 def make_model(args, tokenizer, image_size: int) -> LlavaForConditionalGeneration:
     vocab = ((len(tokenizer) + 63) // 64) * 64  # padded, like llava-1.5's 32064
     grid = image_size // args.patch_size
+    # Room for the image and 256 text tokens (4-turn conversations); 512 up to a 16x16 grid.
+    positions = 512 if grid * grid + 256 <= 512 else 1024
     config = LlavaConfig(
         vision_config=CLIPVisionConfig(hidden_size=args.vision_hidden, intermediate_size=args.vision_mlp,
                                        num_hidden_layers=args.vision_layers,
@@ -946,7 +948,7 @@ def make_model(args, tokenizer, image_size: int) -> LlavaForConditionalGeneratio
                                        patch_size=args.patch_size, hidden_act="quick_gelu"),
         text_config=LlamaConfig(vocab_size=vocab, hidden_size=args.text_hidden, intermediate_size=args.text_mlp,
                                 num_hidden_layers=args.text_layers, num_attention_heads=args.text_heads,
-                                num_key_value_heads=args.text_heads, max_position_embeddings=512,
+                                num_key_value_heads=args.text_heads, max_position_embeddings=positions,
                                 rms_norm_eps=1e-5, tie_word_embeddings=False,
                                 bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
                                 pad_token_id=tokenizer.pad_token_id),
@@ -1072,6 +1074,10 @@ def load_model(model, folder: Path, log_file):
     if key is not None and key in theirs and mine[key].shape != theirs[key].shape:
         theirs[key], factor = upsampled_patch_embedding(theirs[key], mine[key].shape, folder)
         note = f" (patch embedding {factor}x finer: each weight spread over a {factor}x{factor} block)"
+    key = next((k for k in mine if k.endswith("embeddings.position_embedding.weight")), None)
+    if key is not None and key in theirs and mine[key].shape != theirs[key].shape:
+        theirs[key], grids = interpolated_positions(theirs[key], mine[key].shape, folder)
+        note += f" (position grid {grids[0]}x{grids[0]} interpolated to {grids[1]}x{grids[1]}, bicubic)"
     grown = appended_decoder_layers(mine, theirs)
     if grown:
         note += (f" (decoder grown by {grown} layer{'s' if grown > 1 else ''}: copies of its last layer with "
@@ -1105,6 +1111,22 @@ def appended_decoder_layers(mine, theirs) -> int:
             if name.endswith("self_attn.o_proj.weight") or name.endswith("mlp.down_proj.weight"):
                 theirs[name].zero_()
     return want - have
+
+
+def interpolated_positions(weight, shape, folder):
+    """A checkpoint's learnt position embeddings (CLS first, then a g x g grid) for a larger or
+    smaller grid: the grid resampled bicubically, the CLS row kept. With the patch size unchanged, a
+    larger input shows every object over more patches, and each patch keeps the pixel scale the tower
+    learnt on, so continuation training starts from features it already computes. Why: at 96 px
+    issue 3's large objects (15 % of the short side of a padded 2048-px square) are 10-16 px, 1.3-2
+    patches; the toy reads their colour at 76 %, and at 2-2.7 patches at 89 %."""
+    n, dim = weight.shape
+    g0, g1 = round((n - 1) ** 0.5), round((shape[0] - 1) ** 0.5)
+    if g0 * g0 != n - 1 or g1 * g1 != shape[0] - 1 or shape[1] != dim:
+        raise SystemExit(f"{folder}: position embedding {tuple(weight.shape)} cannot be resampled to {tuple(shape)}")
+    grid = weight[1:].reshape(g0, g0, dim).permute(2, 0, 1)[None]
+    grid = torch.nn.functional.interpolate(grid, size=(g1, g1), mode="bicubic", align_corners=False)
+    return torch.cat([weight[:1], grid[0].permute(1, 2, 0).reshape(g1 * g1, dim)]), (g0, g1)
 
 
 def upsampled_patch_embedding(weight, shape, folder):
