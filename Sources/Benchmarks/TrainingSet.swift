@@ -41,6 +41,12 @@ public enum SampleKind: String, CaseIterable, Sendable {
     /// ZoomEye's latent confidence: `QuestionText.zoomEyeLatent(shape)` -> "Yes" when the shape reaches
     /// into the view at any size (zooming in could find it), "No" when it is absent.
     case latent
+    /// The colour question without options, answered with the word: "What is the color of the
+    /// star?" -> "yellow". With options, "is this option's colour anywhere in the view" answers most
+    /// training views, and the toy learnt that presence read instead of the named object's colour;
+    /// the word alone has no option to match, only the object (as `spatialWord` is for left/right).
+    /// Last, with weight 0 by default, so that older recipes draw the same plan.
+    case colorWord = "color-word"
 
     public var hasImage: Bool { self != .extraction && self != .lookup }
 }
@@ -50,7 +56,7 @@ public struct TrainingMix: Sendable, Equatable {
     /// [SampleKind.allCases.count], in `SampleKind.allCases` order.
     public var weights: [Double]
 
-    public static let standard = TrainingMix(weights: [0.22, 0.10, 0.18, 0.10, 0.07, 0.10, 0.13, 0.10, 0, 0, 0])
+    public static let standard = TrainingMix(weights: [0.22, 0.10, 0.18, 0.10, 0.07, 0.10, 0.13, 0.10, 0, 0, 0, 0])
 
     public init(weights: [Double]) { self.weights = weights }
 
@@ -579,6 +585,14 @@ public struct TrainingSet: Sendable {
             let decoys = config.decoyColorShare > 0 && rng.bool(config.decoyColorShare) ? facts.decoyColors(for: o) : []
             return multipleChoice(.attribute(
                 shape: o.shape, color: o.color, box: o.box, colors: ObjectColor.allCases, decoys: decoys, rng: &rng))
+        case .colorWord:
+            let candidates = shapes.compactMap { facts.single($0) }
+            guard !candidates.isEmpty else { return nil }
+            let o = rng.pick(candidates)
+            let q = SynthQuestion.attribute(shape: o.shape, color: o.color, box: o.box, colors: ObjectColor.allCases, rng: &rng)
+            return TrainingSample(
+                id: 0, kind: .colorWord, imageIndex: nil, prompt: QuestionText.imageMarker + QuestionText.attribute(o.shape),
+                answer: o.color.rawValue, view: facts.view, question: q, shape: o.shape, fellBack: false)
         case .spatial, .spatialWord:
             let singles = shapes.compactMap { facts.single($0) }
             var pairs: [(SceneObject, SceneObject)] = []
@@ -648,6 +662,15 @@ public struct TrainingSet: Sendable {
         let weights = kinds.map { config.mix.weight($0) }
         guard weights.reduce(0, +) > 0 else { return [] }
         var asked: Set<String> = [first.prompt]
+        // A colour asked once, with or without options, is not asked again in the conversation: the
+        // second answer would be a copy of the first, not a read of the object. (Only in recipes with
+        // color-word samples, so that older recipes draw the same conversations.)
+        let oneColourQuestion = config.mix.weight(.colorWord) > 0
+        func colourKey(_ s: TrainingSample) -> String? {
+            guard oneColourQuestion, s.kind == .attribute || s.kind == .colorWord, let shape = s.question?.targets.first else { return nil }
+            return shape
+        }
+        var coloursAsked: Set<String> = Set([colourKey(first)].compactMap { $0 })
         var turns: [TrainingSample.Turn] = []
         for _ in 1..<config.turns {
             for _ in 0..<6 {
@@ -656,6 +679,10 @@ public struct TrainingSet: Sendable {
                 let planned = Planned(kind: kind, wantYes: rng.bool(yesShare), wantCount: rng.int(in: 1...4), imageIndex: nil)
                 guard let s = question(kind, planned: planned, facts: facts, strict: false, rng: &rng),
                       !asked.contains(s.prompt) else { continue }
+                if let key = colourKey(s) {
+                    guard !coloursAsked.contains(key) else { continue }
+                    coloursAsked.insert(key)
+                }
                 asked.insert(s.prompt)
                 let prompt = s.prompt.hasPrefix(QuestionText.imageMarker) ? String(s.prompt.dropFirst(QuestionText.imageMarker.count)) : s.prompt
                 turns.append(.init(kind: s.kind, prompt: prompt, answer: s.answer, question: s.question, shape: s.shape))

@@ -133,7 +133,7 @@ struct SynthTrain: ParsableCommand {
     @Option(name: .long, help: "At most this many distractors per scene (uniform from 0).")
     var distractors = 40
 
-    @Option(name: .long, help: "Sample mix as KIND=WEIGHT pairs (verification, existence, attribute, spatial, counting, extraction, listing, lookup, spatial-word, answerable, latent); unlisted kinds keep 0.22/0.10/0.18/0.10/0.07/0.10/0.13/0.10/0/0/0.")
+    @Option(name: .long, help: "Sample mix as KIND=WEIGHT pairs (verification, existence, attribute, spatial, counting, extraction, listing, lookup, spatial-word, answerable, latent, color-word); unlisted kinds keep 0.22/0.10/0.18/0.10/0.07/0.10/0.13/0.10/0/0/0/0.")
     var mix: String?
 
     @Option(name: .long, help: "Questions per view: the first, then follow-up turns about the same image (1-8).")

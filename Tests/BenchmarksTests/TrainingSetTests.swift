@@ -186,7 +186,7 @@ final class TrainingSetTests: SynthTestCase {
 
     func testEveryAnswerFollowsFromTheSceneAndTheView() throws {
         var c = config(count: 400)
-        c.mix = try TrainingMix.parse("verification=0.2,existence=0.15,attribute=0.2,spatial=0.15,counting=0.1,extraction=0.1,listing=0.1,lookup=0.1,spatial-word=0.1,answerable=0.1,latent=0.1")
+        c.mix = try TrainingMix.parse("verification=0.2,existence=0.15,attribute=0.2,spatial=0.15,counting=0.1,extraction=0.1,listing=0.1,lookup=0.1,spatial-word=0.1,answerable=0.1,latent=0.1,color-word=0.1")
         c.turns = 3
         let set = try TrainingSet(config: c)
         var scene = set.scene(0), sceneIndex = 0
@@ -204,6 +204,10 @@ final class TrainingSetTests: SynthTestCase {
                                       answer: t.answer, view: first.view, question: t.question, shape: t.shape, fellBack: false)
             }
             followUps += first.followUps.count
+            // With color-word in the mix, a shape's colour is asked once per conversation (with or
+            // without options), so no turn is answered by copying an earlier one.
+            let colourShapes = turns.filter { $0.kind == .attribute || $0.kind == .colorWord }.compactMap { $0.question?.targets.first }
+            XCTAssertEqual(Set(colourShapes).count, colourShapes.count, "sample \(i): \(colourShapes)")
           for s in turns {
             seen.insert(s.kind)
             if s.kind == .extraction {
@@ -266,6 +270,16 @@ final class TrainingSetTests: SynthTestCase {
                 XCTAssertEqual(b.count, 1)
                 XCTAssertTrue(visible(a[0]) && visible(b[0]))
                 XCTAssertEqual(s.answer, a[0].box.centerX < b[0].box.centerX ? "left" : "right", "sample \(i)")
+                continue
+            }
+            if s.kind == .colorWord {
+                // The colour question without options, answered with the colour's word.
+                let shape = try XCTUnwrap(s.shape)
+                XCTAssertEqual(s.prompt, "<image>\nWhat is the color of the \(shape.name)?")
+                let objects = touching(shape)
+                XCTAssertEqual(objects.count, 1, "sample \(i): one \(shape) in the view")
+                XCTAssertTrue(visible(objects[0]))
+                XCTAssertEqual(s.answer, objects[0].color.name, "sample \(i)")
                 continue
             }
             if s.kind == .listing {

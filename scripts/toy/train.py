@@ -43,7 +43,7 @@ CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
 CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
 IMAGE_TOKEN = "<image>"
 KINDS = ["verification", "existence", "attribute", "spatial", "counting", "extraction", "listing", "lookup", "spatial-word",
-         "answerable", "latent"]
+         "answerable", "latent", "color-word"]
 KIND_ALIASES = {"verify": "verification"}
 
 
@@ -71,6 +71,9 @@ def parse_args(argv=None):
     p.add_argument("--weight-decay", type=float, default=0.05)
     p.add_argument("--clip", type=float, default=1.0)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--bf16", action="store_true",
+                   help="forward passes under bfloat16 autocast (weights, optimizer and gradients stay float32); "
+                        "on a CPU with AVX512-BF16 a training step costs about half")
     # Validation, logging, saving.
     p.add_argument("--val-samples", type=int, default=600, help="held-out samples (whole images held out)")
     p.add_argument("--eval-every", type=int, default=200, help="steps between validations")
@@ -184,6 +187,11 @@ def parse_args(argv=None):
                         "make its samples ~6x longer, and stage 2 teaches it well)")
     p.add_argument("--text-lr", type=float, default=1e-3)
     return p.parse_args(argv)
+
+
+def autocast(args):
+    """bfloat16 autocast for the forward passes when --bf16 is given, a no-op context otherwise."""
+    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=bool(getattr(args, "bf16", False)))
 
 
 def layer_list(text: str):
@@ -547,7 +555,8 @@ class CacheShaping:
         out["answer"] = answer
         return out
 
-    ANSWER_KINDS = ("attribute", "spatial", "spatial-word")
+    ANSWER_KINDS = ("attribute", "spatial", "spatial-word", "color-word")
+    ONE_SHAPE_KINDS = ("attribute", "color-word")
 
     @staticmethod
     def answer_grounding(seqs, cell_labels, image_id, words):
@@ -569,7 +578,7 @@ class CacheShaping:
                         mask = CacheShaping.shape_cells(ids, t, labels, words)
                         if mask is not None:
                             found.append(mask)
-                    need = 1 if kind == "attribute" else 2
+                    need = 1 if kind in CacheShaping.ONE_SHAPE_KINDS else 2
                     # the colour options of an attribute turn: (position, colour class)
                     choices = [] if kind != "attribute" else [
                         (t, words[int(ids[t])][1]) for t in range(begin, lo)
@@ -585,7 +594,7 @@ class CacheShaping:
                             # the named object's colour (attribute turns; -1 otherwise): the commonest
                             # colour label under its cells
                             colour = -1
-                            if kind == "attribute":
+                            if kind in CacheShaping.ONE_SHAPE_KINDS:
                                 under = labels[mask, 1].long()
                                 under = under[(under > 0) & (under != 255)]
                                 if len(under):
@@ -1154,9 +1163,10 @@ def fit_heads(model, heads, data, train_images, val_images, args, log_file):
     start = time.time()
     for step in range(1, args.head_steps + 1):
         idx = sorted(rng.choice(train_images, size=args.vision_batch_size, replace=False).tolist())
-        with torch.no_grad():
+        with torch.no_grad(), autocast(args):
             features = image_features(model, data.pixel_values(idx))
-        loss, _, _ = heads.loss(features, data.cell_labels(idx))
+        with autocast(args):
+            loss, _, _ = heads.loss(features, data.cell_labels(idx))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -1183,12 +1193,13 @@ def pretrain_vision(model, heads, data, train_images, val_images, args, log_file
             group["lr"] = lr
         idx = sorted(rng.choice(train_images, size=args.vision_batch_size, replace=False).tolist())
         pixels = data.pixel_values(idx)
-        features = image_features(model, pixels)
-        loss, acc_s, acc_c = heads.loss(features, data.cell_labels(idx))
-        if anchor is not None:
-            with torch.no_grad():
-                reference = image_features(anchor, pixels)
-            loss = loss + args.vision_anchor_weight * F.mse_loss(features, reference) / reference.pow(2).mean()
+        with autocast(args):
+            features = image_features(model, pixels)
+            loss, acc_s, acc_c = heads.loss(features, data.cell_labels(idx))
+            if anchor is not None:
+                with torch.no_grad():
+                    reference = image_features(anchor, pixels)
+                loss = loss + args.vision_anchor_weight * F.mse_loss(features, reference) / reference.pow(2).mean()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, args.clip)
@@ -1238,7 +1249,8 @@ def pretrain_text(model, data, encoded, train, val, pad_id, image_id, args, log_
             group["lr"] = lr
         idx = [text_train[i] for i in rng.integers(0, len(text_train), args.text_batch_size)]
         batch = collate(data, encoded, idx, pad_id, image_id)
-        loss = step_loss(model, [batch], None, 0.0, args.prompt_loss_weight)
+        with autocast(args):
+            loss = step_loss(model, [batch], None, 0.0, args.prompt_loss_weight)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_([p for _, p in decoder], args.clip)
@@ -1554,7 +1566,8 @@ def main(argv=None):
         lr = lr_at(step, args)
         for group in optimizer.param_groups:
             group["lr"] = lr * group.get("scale", 1.0)
-        loss = step_loss(model, batches, heads, args.aux_weight, args.prompt_loss_weight, shaping)
+        with autocast(args):
+            loss = step_loss(model, batches, heads, args.aux_weight, args.prompt_loss_weight, shaping)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
