@@ -5,7 +5,7 @@ its option: each colour question of `focus synth` benchmarks asked twice.
 Once as the benchmark asks it (four options and the letter instruction; the answer is the option letter
 with the highest logit after `ASSISTANT:`, the Swift engine's answer for the toy), once as the question
 line alone, "What is the color of the star?" (the answer is the colour word with the highest logit
-among the vocabulary's ten; `synth-train --mix color-word=...` teaches that form). Images are padded to
+among the benchmark's colours, from its manifest; `synth-train --mix color-word=...` teaches that form). Images are padded to
 a square with the CLIP mean colour and resized as LLaVA-1.5 does, through transformers' own
 LlavaProcessor and LlavaForConditionalGeneration.
 
@@ -18,34 +18,16 @@ between that colour and its option letter.
 """
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import torch
 from PIL import Image
 from transformers import LlavaForConditionalGeneration, LlavaProcessor
 
-COLORS = ["red", "orange", "yellow", "green", "cyan", "blue", "purple", "pink", "white", "black"]
-CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
-
-
-def padded(path: Path) -> Image.Image:
-    """LLaVA-1.5's square padding with the mean colour, as focus's methods apply before the processor."""
-    image = Image.open(path).convert("RGB")
-    w, h = image.size
-    side = max(w, h)
-    canvas = Image.new("RGB", (side, side), tuple(int(round(m * 255)) for m in CLIP_MEAN))
-    canvas.paste(image, ((side - w) // 2, (side - h) // 2))
-    return canvas
-
-
-def single_token_ids(tokenizer, words):
-    ids = []
-    for word in words:
-        pieces = tokenizer(word, add_special_tokens=False)["input_ids"]
-        if len(pieces) != 1:
-            raise SystemExit(f"'{word}' is {len(pieces)} tokens in this tokenizer; the read needs one")
-        ids.append(pieces[0])
-    return ids
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from attention_masks import padded  # noqa: E402  LLaVA-1.5's square padding with the CLIP mean colour
+from train import single_token_ids  # noqa: E402
 
 
 def main():
@@ -57,8 +39,7 @@ def main():
     torch.set_num_threads(args.threads)
     processor = LlavaProcessor.from_pretrained(str(args.model))
     model = LlavaForConditionalGeneration.from_pretrained(str(args.model), dtype=torch.float32).eval()
-    color_ids = single_token_ids(processor.tokenizer, COLORS)
-    letter_ids = single_token_ids(processor.tokenizer, list("ABCD"))
+    letter_ids = single_token_ids(processor.tokenizer, list("ABCD"), "color_read.py")
 
     def last_logits(prompt, image):
         inputs = processor(images=image, text=f"USER: <image>\n{prompt} ASSISTANT:", return_tensors="pt")
@@ -67,16 +48,18 @@ def main():
 
     n = word_ok = letter_ok = both = 0
     for bench in args.bench:
-        path = bench / "test_questions.jsonl"
-        if not path.exists():
-            raise SystemExit(f"{path}: missing; --bench takes a folder written by `focus synth`")
+        path, manifest = bench / "test_questions.jsonl", bench / "manifest.json"
+        if not (path.exists() and manifest.exists()):
+            raise SystemExit(f"{bench}: no test_questions.jsonl and manifest.json; --bench takes a folder written by `focus synth`")
+        colors = json.loads(manifest.read_text(encoding="utf-8"))["arguments"]["colors"]
+        color_ids = single_token_ids(processor.tokenizer, colors, "color_read.py")
         for line in path.read_text(encoding="utf-8").splitlines():
             q = json.loads(line)
             if q.get("type") != "attribute":
                 continue
-            image = padded(bench / q["image"])
+            image, _, _ = padded(Image.open(bench / q["image"]).convert("RGB"))
             truth = q["options"]["ABCD".index(q["label"])]
-            word = COLORS[int(torch.argmax(last_logits(q["question"], image)[color_ids]))]
+            word = colors[int(torch.argmax(last_logits(q["question"], image)[color_ids]))]
             letter = "ABCD"[int(torch.argmax(last_logits(q["text"], image)[letter_ids]))]
             n += 1
             word_ok += word == truth

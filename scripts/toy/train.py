@@ -191,7 +191,18 @@ def parse_args(argv=None):
 
 def autocast(args):
     """bfloat16 autocast for the forward passes when --bf16 is given, a no-op context otherwise."""
-    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=bool(getattr(args, "bf16", False)))
+    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16)
+
+
+def single_token_ids(tokenizer, words, flag):
+    """The token id of each word, which must be one token (a shape or colour word read by a loss or a probe)."""
+    ids = []
+    for word in words:
+        pieces = tokenizer(word, add_special_tokens=False)["input_ids"]
+        if len(pieces) != 1:
+            raise SystemExit(f"{flag} needs each of these words to be one token; '{word}' is {len(pieces)}")
+        ids.append(pieces[0])
+    return ids
 
 
 def layer_list(text: str):
@@ -1436,15 +1447,6 @@ def main(argv=None):
     model = make_model(args, tokenizer, data.size)
     heads = CellHeads(args.text_hidden, data.label_classes, data.size // args.patch_size, args.position_weight) \
         if data.labels is not None else None
-    def word_ids(names, flag):
-        ids = []
-        for name in names:
-            pieces = tokenizer(name, add_special_tokens=False)["input_ids"]
-            if len(pieces) != 1:
-                raise SystemExit(f"{flag} needs one token per shape and colour word; '{name}' is {len(pieces)}")
-            ids.append(pieces[0])
-        return ids
-
     def variant_ids(names):
         """(class, id) of each word's other single-token forms: the toy's BPE merges a word with the
         punctuation after it ('▁ring?' ends a spatial question, '▁star.' an extraction answer) and
@@ -1457,7 +1459,7 @@ def main(argv=None):
                     out.append((c, pieces[0]))
         return out
     if args.align_weight > 0 and heads is not None:
-        shape_ids = word_ids(data.manifest["shapes"], "--align-weight")
+        shape_ids = single_token_ids(tokenizer, data.manifest["shapes"], "--align-weight")
         heads.add_module("align", WordAlignment(args.text_hidden, shape_ids, args.align_weight))  # trained, saved with the heads
     for flag, weight in (("--column-weight", args.column_weight), ("--sign-weight", args.sign_weight),
                          ("--color-weight", args.color_weight)):
@@ -1466,8 +1468,8 @@ def main(argv=None):
     shaping = None
     if (args.attention_weight > 0 or args.value_weight > 0 or args.answer_attention_weight > 0) and data.labels is not None:
         flag = "--attention-weight/--value-weight"
-        words = {i: ("shape", c) for c, i in enumerate(word_ids(data.manifest["shapes"], flag))}
-        words.update({i: ("color", c) for c, i in enumerate(word_ids(data.manifest["colors"], flag))})
+        words = {i: ("shape", c) for c, i in enumerate(single_token_ids(tokenizer, data.manifest["shapes"], flag))}
+        words.update({i: ("color", c) for c, i in enumerate(single_token_ids(tokenizer, data.manifest["colors"], flag))})
         words.update({i: ("shape", c) for c, i in variant_ids(data.manifest["shapes"])})
         shaping = CacheShaping(model, words, layer_list(args.attention_layers),
                                args.attention_heads, args.attention_weight,
@@ -1475,9 +1477,9 @@ def main(argv=None):
                                layer_list(args.answer_attention_layers),
                                args.answer_attention_weight,
                                column_weight=args.column_weight, grid=data.size // args.patch_size,
-                               sign_words=word_ids(["left", "right"], "--sign-weight") if args.sign_weight > 0 else None,
+                               sign_words=single_token_ids(tokenizer, ["left", "right"], "--sign-weight") if args.sign_weight > 0 else None,
                                sign_weight=args.sign_weight,
-                               color_words=word_ids(data.manifest["colors"], "--color-weight")
+                               color_words=single_token_ids(tokenizer, data.manifest["colors"], "--color-weight")
                                if args.color_weight > 0 else None,
                                color_weight=args.color_weight,
                                option_weight=args.option_attention_weight,
