@@ -73,7 +73,7 @@ def parse_args(argv=None):
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--bf16", action="store_true",
                    help="forward passes under bfloat16 autocast (weights, optimizer and gradients stay float32); "
-                        "on the project's 2-core CPU (AVX512-BF16) a 144-px joint step took 4.1 s instead of 4.9 s")
+                        "on a 2-core AMD EPYC session machine (AVX512-BF16) a 144-px joint step took 4.1 s instead of 4.9 s")
     # Validation, logging, saving.
     p.add_argument("--val-samples", type=int, default=600, help="held-out samples (whole images held out)")
     p.add_argument("--eval-every", type=int, default=200, help="steps between validations")
