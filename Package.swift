@@ -80,7 +80,7 @@ let package = Package(
         .testTarget(name: "MethodsTests", dependencies: ["Methods", "Models", "Benchmarks"]),
         .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks", "Models"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Methods", "Models"]),
-        .testTarget(name: "FocusCLITests", dependencies: ["focus"]),
+        .testTarget(name: "FocusCLITests", dependencies: ["focus", "FocusCommandLine"]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster", "ClusterMetrics", "Methods", "Models", "Benchmarks"]),
     ],
     swiftLanguageModes: [.v6]

@@ -79,7 +79,7 @@ extension RunStatistics {
         let eta = rate > 0 ? String(format: "%.0fs", Double(remaining) / rate) : "?"
         let taskRate = elapsed_seconds > 0 ? Double(tasks_completed) / elapsed_seconds : 0
         let busy = nodes.map { String(format: "%@ %.0f%%", $0.node_id, 100 * $0.busy_share) }.joined(separator: " ")
-        return String(format: "[%d/%d] %.2f q/s ETA %@ | %.1f tasks/s, %d queued | %d node%@ %@ | accuracy %.1f%% ",
+        return String(format: "[%d/%d] %.2f q/s ETA %@ | %.1f tasks/s, %d queued | %d node%@ %@ | accuracy %.1f%%",
                       questions_done, questions_total, rate, eta, taskRate, queued_tasks, nodes.count,
                       nodes.count == 1 ? "" : "s", busy.isEmpty ? "" : "(\(busy))", 100 * accuracy)
     }

@@ -73,7 +73,8 @@ struct RunCommand: ParsableCommand {
     var allowKeys: String?
 
     func run() throws {
-        let log: @Sendable (String) -> Void = { FileHandle.standardError.write(Data("\rfocus-coord: \($0)\n".utf8)) }
+        let progressLine = ProgressLine()
+        let log: @Sendable (String) -> Void = { progressLine.message("focus-coord: \($0)") }
         let questions = try benchmark.load(run: URL(fileURLWithPath: out), log: log)
         let spec = try methodArguments.spec()
         var settings = CoordinatorSettings()
@@ -110,10 +111,8 @@ struct RunCommand: ParsableCommand {
             sources.append(source)
         }
         let benchmarkDigest = try RunManifest.digest(of: try benchmark.digestFile)
-        try coordinator.run(questions) { stats in
-            FileHandle.standardError.write(Data(("\r" + stats.progressLine).utf8))
-        }
-        FileHandle.standardError.write(Data("\n".utf8))
+        try coordinator.run(questions) { stats in progressLine.update(stats.progressLine) }
+        progressLine.finish()
         let summary = try journal.writeSummary(method: spec.method.rawValue)
         let stats = coordinator.statistics
         try RunManifest(spec: spec, facts: coordinator.modelFacts, benchmark: try benchmark.source.description, benchmarkDigest: benchmarkDigest,

@@ -42,15 +42,15 @@ struct Eval: ParsableCommand {
         let probe = try spec.probe(decoderLayers: llava.config.text.numHiddenLayers)
         let evaluation = try EvaluationRun(directory: URL(fileURLWithPath: out), probe: probe, resume: resume)
         let clock = ContinuousClock(), start = clock.now
+        let progressLine = ProgressLine()
         try evaluation.run(questions, executor: executor) { done, total, summary in
             let seconds = (clock.now - start).seconds
             let rate = Double(done) / max(seconds, 1e-9)
             let eta = Double(total - done) / max(rate, 1e-9)
-            let line = String(format: "\r[%d/%d] accuracy %.1f%%  %.2f q/s  ETA %.0fs ", done, total,
-                              100 * summary.overall.accuracy, rate, eta)
-            FileHandle.standardError.write(Data(line.utf8))
+            progressLine.update(String(format: "[%d/%d] accuracy %.1f%%  %.2f q/s  ETA %.0fs", done, total,
+                                       100 * summary.overall.accuracy, rate, eta))
         }
-        FileHandle.standardError.write(Data("\n".utf8))
+        progressLine.finish()
         let summary = try evaluation.writeSummary()
         try EvalManifest(method: spec, benchmark: try benchmark.source.description, model: model.directory.path)
             .write(to: URL(fileURLWithPath: out))

@@ -226,15 +226,15 @@ struct SynthTrain: ParsableCommand {
     func run() throws {
         let set = try TrainingSet(config: config())
         keepImageBuffersMapped()
-        let interactive = isatty(STDERR_FILENO) != 0
+        let progressLine = ProgressLine()
         let step = max(1, set.config.count / 100)
         let summary = try set.write(
             to: URL(fileURLWithPath: out), workers: workers ?? ProcessInfo.processInfo.activeProcessorCount,
             progress: { done, total in
-                guard interactive, done % step < set.config.viewsPerScene || done == total else { return }
-                FileHandle.standardError.write(Data("\rsynth-train: \(done)/\(total) samples ".utf8))
+                guard done % step < set.config.viewsPerScene || done == total else { return }
+                progressLine.update("synth-train: \(done)/\(total) samples")
             })
-        if interactive { FileHandle.standardError.write(Data("\n".utf8)) }
+        progressLine.finish()
         let kinds = SampleKind.allCases.map { ($0.rawValue, JSONValue.int(summary.kinds[$0] ?? 0)) }
         print(JSONValue.object([
             ("out", .string(out)), ("samples", .int(summary.samples)), ("images", .int(summary.images)),

@@ -142,11 +142,22 @@ class ClusterProcessTestCase: XCTestCase {
         p.executableURL = Self.executable("focus")
         p.arguments = ["eval", "--model", Self.toy, "--threads", "1", "--bench", bench.path, "--out", out.path] + Self.method
         p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
+        let err = Pipe()
+        p.standardError = err
         try p.run()
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()
-        XCTAssertEqual(p.terminationStatus, 0, "focus eval failed")
+        XCTAssertEqual(p.terminationStatus, 0, "focus eval failed: \(stderr)")
+        assertLogReadable(stderr, finalProgress: "[\(try records(out).count)/")
         return try records(out)
+    }
+
+    /// Stderr that is not a terminal gets plain lines: no carriage return glues the progress into one
+    /// line, and the last progress state is there.
+    func assertLogReadable(_ stderr: String, finalProgress: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertFalse(stderr.contains("\r"), "carriage returns in a log: \(stderr.debugDescription)", file: file, line: line)
+        XCTAssertTrue(stderr.split(separator: "\n").last { $0.hasPrefix("[") }?.hasPrefix(finalProgress) ?? false,
+                      "the last progress line should start with \(finalProgress): \(stderr)", file: file, line: line)
     }
 
     func assertSameAnswers(_ got: [String: QuestionRecord], _ want: [String: QuestionRecord], file: StaticString = #filePath, line: UInt = #line) {
@@ -176,6 +187,8 @@ final class ClusterRunTests: ClusterProcessTestCase {
         let nodes = try (1...3).map { try node(endpoint, id: "n\($0)") }
         XCTAssertEqual(coord.wait(), 0, coord.stderr)
         for n in nodes { XCTAssertEqual(n.wait(within: 20), 0, "nodes exit 0 on Shutdown: \(n.stderr)") }
+        XCTAssertTrue(coord.waitFor("[12/12]", within: 5), coord.stderr)
+        assertLogReadable(coord.stderr, finalProgress: "[12/12]")
         assertSameAnswers(try records(run), try reference(bench, in: dir))
         let manifest = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("manifest.json"))) as? [String: Any])
         let listed = try XCTUnwrap(manifest["nodes"] as? [[String: Any]])
