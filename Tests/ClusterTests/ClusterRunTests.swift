@@ -148,8 +148,9 @@ class ClusterProcessTestCase: XCTestCase {
         let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()
         XCTAssertEqual(p.terminationStatus, 0, "focus eval failed: \(stderr)")
-        assertLogReadable(stderr, finalProgress: "[\(try records(out).count)/")
-        return try records(out)
+        let answers = try records(out)
+        assertLogReadable(stderr, finalProgress: "[\(answers.count)/\(answers.count)]")
+        return answers
     }
 
     /// Stderr that is not a terminal gets plain lines: no carriage return glues the progress into one
